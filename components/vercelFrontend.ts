@@ -1,0 +1,98 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as vercel from "@pulumiverse/vercel";
+
+/** A Vercel target an env var applies to. */
+export type VercelTarget = "production" | "preview" | "development";
+
+/** Arguments of {@link VercelFrontend}. */
+export interface VercelFrontendArgs {
+    /** The Vercel project name. @example "fpsgame-web" */
+    readonly projectName: string;
+    /** The framework preset. @default "vite" */
+    readonly framework: string;
+    /** The Git repository Vercel builds from, and its production branch. */
+    readonly gitRepository: {
+        readonly type: "github" | "gitlab" | "bitbucket";
+        /** `owner/name`. */
+        readonly repo: string;
+        /** @default "main" */
+        readonly productionBranch: string;
+    };
+    /** The production domain, e.g. `play.example.com`. */
+    readonly domain?: string;
+    /** Env var name -> value. Values that are secret outputs are stored as `sensitive`. */
+    readonly env: Readonly<Record<string, pulumi.Input<string>>>;
+    /** Names in `env` whose values are secret: marked `sensitive` on Vercel. */
+    readonly sensitiveKeys?: readonly string[];
+    /** Targets that get every env var, one Vercel variable per key and target. */
+    readonly envTargets: readonly VercelTarget[];
+}
+
+/**
+ * The game's frontend on Vercel: the project (framework, Git repository, production branch),
+ * one env var per key and target (the API's `https://` and `wss://` URLs), and the
+ * production domain.
+ */
+export class VercelFrontend extends pulumi.ComponentResource {
+    public readonly project: vercel.Project;
+    /** `https://<domain>` or the project's `<name>.vercel.app` URL. */
+    public readonly url: pulumi.Output<string>;
+    /** The env vars, keyed `<KEY>-<target>`. */
+    public readonly envVars: Record<string, vercel.ProjectEnvironmentVariable>;
+
+    constructor(name: string, args: VercelFrontendArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("fpsgame:vercel:Frontend", name, {}, opts);
+
+        const project = createProject(this);
+        const envVars = createEnvVars(this, project);
+        if (args.domain) {
+            new vercel.ProjectDomain(`${name}-domain`, { projectId: project.id, domain: args.domain }, { parent: this });
+        }
+
+        this.project = project;
+        this.envVars = envVars;
+        this.url = pulumi.output(`https://${args.domain ?? `${args.projectName}.vercel.app`}`);
+        this.registerOutputs({ url: this.url });
+
+        function createProject(parent: VercelFrontend): vercel.Project {
+            return new vercel.Project(
+                `${name}-project`,
+                {
+                    name: args.projectName,
+                    framework: args.framework,
+                    gitRepository: {
+                        type: args.gitRepository.type,
+                        repo: args.gitRepository.repo,
+                        productionBranch: args.gitRepository.productionBranch,
+                    },
+                },
+                { parent },
+            );
+        }
+
+        function createEnvVars(parent: VercelFrontend, p: vercel.Project): Record<string, vercel.ProjectEnvironmentVariable> {
+            const vars: Record<string, vercel.ProjectEnvironmentVariable> = {};
+            for (const [key, value] of Object.entries(args.env)) {
+                const sensitive = args.sensitiveKeys?.includes(key) ?? false;
+                for (const target of args.envTargets) {
+                    // Vercel rejects a second variable with the same key and target, so the default
+                    // create-before-delete replacement fails with a conflict ("env var already
+                    // exists"); deleting first makes a replace (a key or `sensitive` change) work.
+                    vars[`${key}-${target}`] = new vercel.ProjectEnvironmentVariable(
+                        `${name}-env-${key.toLowerCase().replace(/_/g, "-")}-${target}`,
+                        {
+                            projectId: p.id,
+                            key,
+                            value: sensitive ? pulumi.secret(value) : value,
+                            // Vercel forbids sensitive variables that target development.
+                            sensitive: sensitive && target !== "development",
+                            targets: [target],
+                        },
+                        { parent, deleteBeforeReplace: true },
+                    );
+                }
+            }
+            return vars;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+/**
+ * The fpsgame stack: Neon Postgres and Upstash Redis, the schema migrations, the API on
+ * Fly.io with its secrets wired from both, and the Vercel frontend pointed at the API.
+ * Everything that differs between stacks lives in Pulumi.<stack>.yaml.
+ */
+import * as path from "path";
+import { DatabaseMigrations } from "./components/databaseMigrations";
+import { FlyApiApp } from "./components/flyApiApp";
+import { NeonDatabase } from "./components/neonDatabase";
+import { UpstashRedis } from "./components/upstashRedis";
+import { VercelFrontend } from "./components/vercelFrontend";
+import { loadStackConfig } from "./lib/loadConfig";
+
+const config = loadStackConfig();
+
+const database = new NeonDatabase("db", config.database);
+const redis = new UpstashRedis("redis", config.redis);
+const migrations = new DatabaseMigrations(
+    "migrations",
+    {
+        databaseUrl: database.connectionUri,
+        migrationsDir: path.join(__dirname, "migrations"),
+        migrateTo: config.database.migrateTo,
+    },
+    { dependsOn: [database] },
+);
+
+// The runbook migrates before it deploys application code: machines wait for the schema.
+const api = new FlyApiApp(
+    "api",
+    {
+        ...config.api,
+        secrets: {
+            JWT_SECRET: config.secrets.jwtSecret,
+            DATABASE_URL: database.connectionUri,
+            REDIS_URL: redis.url,
+        },
+    },
+    { dependsOn: [migrations] },
+);
+
+const web = new VercelFrontend("web", {
+    ...config.frontend,
+    env: { [config.frontend.apiUrlEnvKey]: api.apiUrl, [config.frontend.wsUrlEnvKey]: api.wsUrl },
+});
+
+export const apiUrl = api.apiUrl;
+export const websocketUrl = api.wsUrl;
+export const healthUrl = api.healthUrl;
+export const readyUrl = api.readyUrl;
+export const metricsUrl = api.metricsUrl;
+export const frontendUrl = web.url;
+export const machinesPerRegion = api.machinesPerRegion;
+export const databaseHost = database.host;
+export const redisEndpoint = redis.endpoint;
+export const schema = migrations.summary;
