@@ -13,21 +13,67 @@ export const CONFIG_NAMESPACE = "fpsgame-infra";
 
 /** Fly.io regions (https://fly.io/docs/reference/regions/), as of 2026. */
 export const FLY_REGIONS = [
-    "ams", "arn", "atl", "bog", "bom", "bos", "cdg", "den", "dfw", "ewr", "eze", "fra", "gdl", "gig",
-    "gru", "hkg", "iad", "jnb", "lax", "lhr", "mad", "mia", "nrt", "ord", "otp", "phx", "qro", "scl",
-    "sea", "sin", "sjc", "syd", "waw", "yul", "yyz",
+    "ams",
+    "arn",
+    "atl",
+    "bog",
+    "bom",
+    "bos",
+    "cdg",
+    "den",
+    "dfw",
+    "ewr",
+    "eze",
+    "fra",
+    "gdl",
+    "gig",
+    "gru",
+    "hkg",
+    "iad",
+    "jnb",
+    "lax",
+    "lhr",
+    "mad",
+    "mia",
+    "nrt",
+    "ord",
+    "otp",
+    "phx",
+    "qro",
+    "scl",
+    "sea",
+    "sin",
+    "sjc",
+    "syd",
+    "waw",
+    "yul",
+    "yyz",
 ] as const;
 
 /** Regions a global Upstash Redis database can use as primary or read region. */
 export const UPSTASH_REGIONS = [
-    "us-east-1", "us-west-1", "us-west-2", "eu-central-1", "eu-west-1", "sa-east-1", "ap-southeast-1",
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-central-1",
+    "eu-west-1",
+    "sa-east-1",
+    "ap-southeast-1",
     "ap-southeast-2",
 ] as const;
 
 /** Neon regions. */
 export const NEON_REGIONS = [
-    "aws-us-east-1", "aws-us-east-2", "aws-us-west-2", "aws-eu-central-1", "aws-eu-west-2",
-    "aws-ap-southeast-1", "aws-ap-southeast-2", "aws-sa-east-1", "azure-eastus2", "azure-westus3",
+    "aws-us-east-1",
+    "aws-us-east-2",
+    "aws-us-west-2",
+    "aws-eu-central-1",
+    "aws-eu-west-2",
+    "aws-ap-southeast-1",
+    "aws-ap-southeast-2",
+    "aws-sa-east-1",
+    "azure-eastus2",
+    "azure-westus3",
     "azure-gwc",
 ] as const;
 
@@ -36,26 +82,36 @@ export const MEMORY_PER_CPU_MB = { shared: { min: 256, max: 2048 }, performance:
 
 const DURATION = /^\d+(ms|s|m)$/;
 // registry/repository:tag, registry/repository@sha256:<64 hex>, or both.
-const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const IMAGE_REF =
+    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
 
 const oneOf = (allowed: readonly string[]) => (v: string) => allowed.includes(v);
 const listOf = (allowed: readonly string[]) => allowed.join(", ");
 const int = (min: number, max: number) =>
-    z.number().int(`must be a whole number from ${min} to ${max}`).min(min, `must be from ${min} to ${max}`).max(max, `must be from ${min} to ${max}`);
+    z
+        .number()
+        .int(`must be a whole number from ${min} to ${max}`)
+        .min(min, `must be from ${min} to ${max}`)
+        .max(max, `must be from ${min} to ${max}`);
 
 const apiSchema = z
     .strictObject({
         /** The Fly app name (global across Fly). */
-        appName: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be 3–63 lowercase letters, digits or dashes"),
+        appName: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be 3–63 lowercase letters, digits or dashes"),
         /** The Fly organization slug. */
         org: z.string().min(1, "must not be empty").default("personal"),
         /** The API image: `registry/repo:tag`, `registry/repo@sha256:…`, or both. */
         image: z
             .string()
             .regex(IMAGE_REF, "must be an image reference like registry.fly.io/fpsgame-api:v1.2.3 or …@sha256:<64 hex>")
-            .refine((s) => /:[^/]+$/.test(s) || s.includes("@sha256:"), "must carry a tag (:v1.2.3) or a digest (@sha256:…)"),
+            .refine(
+                (s) => /:[^/]+$/.test(s) || s.includes("@sha256:"),
+                "must carry a tag (:v1.2.3) or a digest (@sha256:…)",
+            ),
         /** The region Fly treats as primary (min_machines_running applies there); must be in `regions`. */
         primaryRegion: z.string().refine(oneOf(FLY_REGIONS), `must be a Fly region: ${listOf(FLY_REGIONS)}`),
         /** Fly region code -> number of machines created there. Autostart wakes stopped ones as load rises. */
@@ -70,7 +126,10 @@ const apiSchema = z
             .default({ minMachinesRunning: 1, autostop: "stop", autostart: true }),
         vm: z.strictObject({
             cpuKind: z.enum(["shared", "performance"], "must be shared or performance").default("shared"),
-            cpus: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(6), z.literal(8), z.literal(16)], "must be one of 1, 2, 4, 6, 8, 16"),
+            cpus: z.union(
+                [z.literal(1), z.literal(2), z.literal(4), z.literal(6), z.literal(8), z.literal(16)],
+                "must be one of 1, 2, 4, 6, 8, 16",
+            ),
             memoryMb: z.number().int("must be a whole number of MB"),
         }),
         /** The port the API listens on inside the machine. */
@@ -100,9 +159,16 @@ const apiSchema = z
         rollout: z
             .strictObject({
                 maxParallel: int(1, 100).optional(),
-                fraction: z.number().gt(0, "must be above 0 and at most 1").max(1, "must be above 0 and at most 1").optional(),
+                fraction: z
+                    .number()
+                    .gt(0, "must be above 0 and at most 1")
+                    .max(1, "must be above 0 and at most 1")
+                    .optional(),
             })
-            .refine((r) => !(r.maxParallel !== undefined && r.fraction !== undefined), "set maxParallel or fraction, not both")
+            .refine(
+                (r) => !(r.maxParallel !== undefined && r.fraction !== undefined),
+                "set maxParallel or fraction, not both",
+            )
             .default({}),
         /** Plain, non-secret environment for the API. */
         env: z.record(z.string().regex(ENV_KEY, "must be an UPPER_SNAKE_CASE name"), z.string()).default({}),
@@ -112,34 +178,68 @@ const apiSchema = z
     .superRefine((api, ctx) => {
         for (const region of Object.keys(api.regions)) {
             if (!oneOf(FLY_REGIONS)(region)) {
-                ctx.addIssue({ code: "custom", path: ["regions", region], message: `"${region}" is not a Fly region; allowed: ${listOf(FLY_REGIONS)}`, input: region });
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["regions", region],
+                    message: `"${region}" is not a Fly region; allowed: ${listOf(FLY_REGIONS)}`,
+                    input: region,
+                });
             }
         }
         if (Object.keys(api.regions).length === 0) {
-            ctx.addIssue({ code: "custom", path: ["regions"], message: "must name at least one region", input: api.regions });
+            ctx.addIssue({
+                code: "custom",
+                path: ["regions"],
+                message: "must name at least one region",
+                input: api.regions,
+            });
         }
         if (!(api.primaryRegion in api.regions)) {
-            ctx.addIssue({ code: "custom", path: ["primaryRegion"], message: `must be one of the configured regions (${Object.keys(api.regions).join(", ")})`, input: api.primaryRegion });
+            ctx.addIssue({
+                code: "custom",
+                path: ["primaryRegion"],
+                message: `must be one of the configured regions (${Object.keys(api.regions).join(", ")})`,
+                input: api.primaryRegion,
+            });
         }
-        const counts = Object.entries(api.regions).sort((a, b) => a[1] - b[1]);
+        const counts = Object.entries(api.regions)
+            .filter(([, n]) => n >= 1) // a count below 1 is already reported
+            .sort((a, b) => a[1] - b[1]);
         if (counts.length > 0 && api.autoscale.minMachinesRunning > counts[0][1]) {
             const [region, count] = counts[0];
-            ctx.addIssue({ code: "custom", path: ["autoscale", "minMachinesRunning"], message: `must be at most the smallest region's machine count (${region} has ${count})`, input: api.autoscale.minMachinesRunning });
+            ctx.addIssue({
+                code: "custom",
+                path: ["autoscale", "minMachinesRunning"],
+                message: `must be at most the smallest region's machine count (${region} has ${count})`,
+                input: api.autoscale.minMachinesRunning,
+            });
         }
         const { cpuKind, cpus, memoryMb } = api.vm;
         const lim = MEMORY_PER_CPU_MB[cpuKind];
         const [lo, hi] = [lim.min * cpus, lim.max * cpus];
         if (memoryMb < lo || memoryMb > hi || memoryMb % 256 !== 0) {
-            ctx.addIssue({ code: "custom", path: ["vm", "memoryMb"], message: `is not allowed for ${cpus} ${cpuKind} CPU(s); allowed: a multiple of 256 from ${lo} to ${hi} MB`, input: memoryMb });
+            ctx.addIssue({
+                code: "custom",
+                path: ["vm", "memoryMb"],
+                message: `is not allowed for ${cpus} ${cpuKind} CPU(s); allowed: a multiple of 256 from ${lo} to ${hi} MB`,
+                input: memoryMb,
+            });
         }
         if (api.concurrency.softLimit > api.concurrency.hardLimit) {
-            ctx.addIssue({ code: "custom", path: ["concurrency", "softLimit"], message: `must not exceed hardLimit (${api.concurrency.hardLimit})`, input: api.concurrency.softLimit });
+            ctx.addIssue({
+                code: "custom",
+                path: ["concurrency", "softLimit"],
+                message: `must not exceed hardLimit (${api.concurrency.hardLimit})`,
+                input: api.concurrency.softLimit,
+            });
         }
     });
 
 const frontendSchema = z.strictObject({
     /** The Vercel project name. */
-    projectName: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "must be lowercase letters, digits, dots, dashes or underscores"),
+    projectName: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "must be lowercase letters, digits, dots, dashes or underscores"),
     framework: z.string().default("vite"),
     gitRepository: z.strictObject({
         type: z.enum(["github", "gitlab", "bitbucket"], "must be github, gitlab or bitbucket").default("github"),
@@ -162,7 +262,12 @@ const databaseSchema = z
     .strictObject({
         projectName: z.string().min(1, "must not be empty"),
         regionId: z.string().refine(oneOf(NEON_REGIONS), `must be a Neon region: ${listOf(NEON_REGIONS)}`),
-        pgVersion: z.union([z.literal(14), z.literal(15), z.literal(16), z.literal(17), z.literal(18)], "must be one of 14, 15, 16, 17, 18").default(16),
+        pgVersion: z
+            .union(
+                [z.literal(14), z.literal(15), z.literal(16), z.literal(17), z.literal(18)],
+                "must be one of 14, 15, 16, 17, 18",
+            )
+            .default(16),
         /** Point-in-time recovery window. Neon caps it at 30 days. */
         historyRetentionDays: int(0, 30).default(7),
         autoscaling: z
@@ -172,25 +277,47 @@ const databaseSchema = z
             })
             .default({ minCu: 0.25, maxCu: 1 }),
         /** Idle seconds before compute suspends (0 = Neon's default, -1 = never). */
-        suspendTimeoutSeconds: z.number().int().min(-1, "must be -1, 0 or up to 604800").max(604800, "must be -1, 0 or up to 604800").default(0),
-        databaseName: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier").default("fpsgame"),
-        ownerRole: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier").default("fpsgame_owner"),
+        suspendTimeoutSeconds: z
+            .number()
+            .int()
+            .min(-1, "must be -1, 0 or up to 604800")
+            .max(604800, "must be -1, 0 or up to 604800")
+            .default(0),
+        databaseName: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier")
+            .default("fpsgame"),
+        ownerRole: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier")
+            .default("fpsgame_owner"),
         /** Refuse deletion of the database project (`protect`). On in prod. */
         protect: z.boolean("must be true or false").default(true),
         /** Migration version to hold the schema at: `latest`, or a number to roll back to. */
-        migrateTo: z.union([z.literal("latest"), z.number().int().min(0)], "must be \"latest\" or a migration number").default("latest"),
+        migrateTo: z
+            .union([z.literal("latest"), z.number().int().min(0)], 'must be "latest" or a migration number')
+            .default("latest"),
     })
     .superRefine((db, ctx) => {
         if (db.autoscaling.maxCu < db.autoscaling.minCu) {
-            ctx.addIssue({ code: "custom", path: ["autoscaling", "maxCu"], message: `must not be below minCu (${db.autoscaling.minCu})`, input: db.autoscaling.maxCu });
+            ctx.addIssue({
+                code: "custom",
+                path: ["autoscaling", "maxCu"],
+                message: `must not be below minCu (${db.autoscaling.minCu})`,
+                input: db.autoscaling.maxCu,
+            });
         }
     });
 
 const redisSchema = z
     .strictObject({
         databaseName: z.string().min(1, "must not be empty"),
-        primaryRegion: z.string().refine(oneOf(UPSTASH_REGIONS), `must be an Upstash region: ${listOf(UPSTASH_REGIONS)}`),
-        readRegions: z.array(z.string().refine(oneOf(UPSTASH_REGIONS), `must be an Upstash region: ${listOf(UPSTASH_REGIONS)}`)).default([]),
+        primaryRegion: z
+            .string()
+            .refine(oneOf(UPSTASH_REGIONS), `must be an Upstash region: ${listOf(UPSTASH_REGIONS)}`),
+        readRegions: z
+            .array(z.string().refine(oneOf(UPSTASH_REGIONS), `must be an Upstash region: ${listOf(UPSTASH_REGIONS)}`))
+            .default([]),
         /** Evict keys when memory is full (game sessions are cache-like) instead of failing writes. */
         eviction: z.boolean("must be true or false"),
         /** Monthly budget cap in USD; Upstash throttles the database when it is reached. */
@@ -199,7 +326,12 @@ const redisSchema = z
     })
     .superRefine((r, ctx) => {
         if (r.readRegions.includes(r.primaryRegion)) {
-            ctx.addIssue({ code: "custom", path: ["readRegions"], message: `must not include the primary region ${r.primaryRegion}`, input: r.readRegions });
+            ctx.addIssue({
+                code: "custom",
+                path: ["readRegions"],
+                message: `must not include the primary region ${r.primaryRegion}`,
+                input: r.readRegions,
+            });
         }
     });
 
@@ -285,7 +417,10 @@ function describeIssue(section: string, root: unknown, issue: z.core.$ZodIssue):
     if (issue.code === "unrecognized_keys") {
         const known = Object.keys(knownKeysAt(section, issue.path));
         return issue.keys
-            .map((k) => `${CONFIG_NAMESPACE}:${[...path, k].join(".")}: unknown key; allowed keys here: ${known.join(", ")}`)
+            .map(
+                (k) =>
+                    `${CONFIG_NAMESPACE}:${[...path, k].join(".")}: unknown key; allowed keys here: ${known.join(", ")}`,
+            )
             .join("\n  - ");
     }
     const value = valueAt(root, issue.path);
