@@ -118,17 +118,18 @@ export async function runProgram(stack: StackName, overrides: Record<string, unk
     let outputs: Record<string, { value: unknown; secret: boolean }> = {};
 
     let failure: unknown;
-    let done: Promise<void> = Promise.resolve();
     // The SDK keeps its run state on the global object, shared by every copy of the module;
     // clear it so each run starts from an empty stack.
     const g = globalThis as unknown as { globalStore?: unknown; stackResource?: unknown };
     g.globalStore = undefined;
     g.stackResource = undefined;
-    jest.isolateModules(() => {
+    // isolateModulesAsync: the program is required after an await, and must still get a
+    // fresh module registry (a plain isolateModules callback would have returned by then).
+    await jest.isolateModulesAsync(async () => {
         // A fresh copy of the SDK and the program per run, so stacks don't share state.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-        done = (async () => {
+        await (async () => {
             await pulumi.runtime.setMocks(
                 {
                     newResource: (args) => {
@@ -215,7 +216,6 @@ export async function runProgram(stack: StackName, overrides: Record<string, unk
             }
         })();
     });
-    await done;
     if (failure) throw failure;
     return { resources, outputs, secretValues };
 }
