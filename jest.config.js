@@ -5,6 +5,7 @@
  */
 const tsJest = ["ts-jest", { isolatedModules: true, diagnostics: false }];
 module.exports = {
+    reporters: ["default", "<rootDir>/tests/summaryReporter.js"],
     projects: [
         {
             displayName: "unit",
@@ -17,6 +18,8 @@ module.exports = {
             testEnvironment: "node",
             transform: { "^.+\\.ts$": tsJest },
             testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"],
+            // Starts the local cloud (and builds the toolchain the first time).
+            globalSetup: "<rootDir>/tests/e2e/globalSetup.ts",
         },
     ],
 };

@@ -25,7 +25,16 @@ interface StackOpts {
     policy: boolean;
 }
 
-async function prepare(o: StackOpts): Promise<string[]> {
+const prepared = new Map<string, Promise<string[]>>();
+
+/** Local cloud, stack and policy pack ready for `o.stack`; done once per command. */
+function prepare(o: StackOpts): Promise<string[]> {
+    const key = `${o.stack}:${o.policy}`;
+    if (!prepared.has(key)) prepared.set(key, prepareOnce(o));
+    return prepared.get(key)!;
+}
+
+async function prepareOnce(o: StackOpts): Promise<string[]> {
     if (isLocalStack(o.stack)) {
         await ensureLocalCloud(log);
         if (await ensureStack(o.stack)) log(`created stack ${o.stack} in the local file backend`);
@@ -44,10 +53,14 @@ async function preview(o: StackOpts, extra: string[] = []): Promise<number> {
     return (await pulumi(o.stack, ["preview", "--diff", ...policy, ...extra])).code;
 }
 
-async function up(o: StackOpts, extra: string[] = []): Promise<number> {
+/**
+ * `pulumi up`. Its own preview runs first unless `previewed` (the caller just ran one), so
+ * stack-wide policies refuse a change before any step executes.
+ */
+async function up(o: StackOpts, extra: string[] = [], previewed = false): Promise<number> {
     const policy = await prepare(o);
     log(`\n== pulumi up --stack ${o.stack}${o.policy ? " (with the policy pack)" : ""}`);
-    const r = await pulumi(o.stack, ["up", "--yes", "--skip-preview", ...policy, ...extra]);
+    const r = await pulumi(o.stack, ["up", "--yes", ...(previewed ? ["--skip-preview"] : []), ...policy, ...extra]);
     const [latest] = await history(o.stack).catch(() => []);
     if (r.code !== 0) {
         log(`\nup failed (exit ${r.code}). Nothing after the failing step was changed; fix the cause above and run it again.`);
@@ -70,7 +83,7 @@ async function main(argv: string[]): Promise<void> {
 
     withStack(program.command("start").description("the main job: local cloud, preview and up of the local stack, then a summary"), false).action(
         async (o: StackOpts) => {
-            const code = (await preview(o)) || (await up(o));
+            const code = (await preview(o)) || (await up(o, [], true));
             if (code !== 0) process.exit(code);
             await printLocalSummary(o.stack, log);
             log(`\nNext: change a value in Pulumi.${o.stack}.yaml (e.g. api.regions.sjc) and run npm start again; npm test runs the tests.`);
@@ -86,6 +99,10 @@ async function main(argv: string[]): Promise<void> {
         if (isLocalStack(o.stack)) await ensureStack(o.stack);
         process.exit((await pulumi(o.stack, ["stack", "history"])).code);
     });
+    program
+        .command("deps")
+        .description("install the policy pack's own dependencies if they are missing")
+        .action(() => ensurePolicyPack(log));
     const lc = program.command("localcloud").description("the offline local cloud");
     lc.command("start").action(() => ensureLocalCloud(log));
     lc.command("stop").action(() => stopLocalCloud(log));

@@ -69,7 +69,7 @@ describe("per-stack thresholds", () => {
         const local = read("local.json");
         expect(local["fly-min-regions"].minRegions).toBe(2);
         expect(local["fly-min-machines-per-region"].minMachinesPerRegion).toBe(2);
-        expect(local["fly-min-memory"].minMemoryMb).toBe(256);
+        expect(local["fly-min-memory"].minMemoryMb).toBe(512);
         expect(local["fly-allowed-guest-sizes"].allowedGuests).toEqual(
             expect.arrayContaining(["shared-1x-256", "shared-1x-512"]),
         );

@@ -1,0 +1,70 @@
+/**
+ * Failure on the real engine: a capacity error from Fly fails the up with a clear message
+ * and changes nothing else; the next up converges with no orphaned machine. Two concurrent
+ * ups on one stack: the backend's lock refuses one.
+ */
+import { E2E_TIMEOUT_MS, E2EStack, flyAdmin } from "./harness";
+
+jest.setTimeout(E2E_TIMEOUT_MS);
+
+const stack = new E2EStack("faults");
+
+beforeAll(async () => {
+    await stack.init();
+    await stack.upOk();
+});
+afterAll(async () => {
+    await flyAdmin("DELETE", "/__emulator/faults");
+    await stack.remove();
+});
+
+/** Machine ids in the emulator vs. in the stack's state. */
+async function inventoryMatchesState(): Promise<void> {
+    const inEmulator = ((await stack.inventory())?.machines ?? []).map((m) => m.id).sort();
+    const inState = (await stack.stateResources("fly:index:Machine")).map((r) => r.id).sort();
+    expect(inEmulator).toEqual(inState);
+}
+
+test("insufficient capacity in iad fails the up with Fly's error, and the next up converges without orphans", async () => {
+    await flyAdmin("POST", "/__emulator/faults", {
+        rules: [{ method: "POST", path: `^/v1/apps/${stack.appName}/machines$`, region: "iad", error: "insufficient_capacity", message: "no capacity in iad", times: 1 }],
+    });
+    await stack.configSet("api.regions.iad", "3");
+    const failed = await stack.up();
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout + failed.stderr).toContain(
+        `Fly API: create machine "${stack.appName}-iad-3" in app "${stack.appName}" failed: 412 insufficient_capacity: no capacity in iad`,
+    );
+    expect(await stack.machinesPerRegion()).toEqual({ iad: 2, sjc: 2 });
+    await inventoryMatchesState();
+
+    await stack.upOk();
+    expect(await stack.machinesPerRegion()).toEqual({ iad: 3, sjc: 2 });
+    await inventoryMatchesState();
+});
+
+test("machines whose checks fail are destroyed by the failed create, and the retry converges", async () => {
+    await flyAdmin("POST", "/__emulator/faults", { rules: [{ checks: "critical", region: "sjc", times: 1 }] });
+    await stack.configSet("api.regions.sjc", "3");
+    await stack.configSet("api.checks.waitTimeoutSeconds", "10");
+    const failed = await stack.up();
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout + failed.stderr).toMatch(/did not pass its health checks within \d+s/);
+    await inventoryMatchesState();
+
+    await flyAdmin("DELETE", "/__emulator/faults");
+    await stack.upOk();
+    expect(await stack.machinesPerRegion()).toEqual({ iad: 3, sjc: 3 });
+    await inventoryMatchesState();
+});
+
+test("two concurrent ups on one stack: the lock refuses one, the other succeeds", async () => {
+    await stack.configSet("api.env.MOTD", "concurrent");
+    const [a, b] = await Promise.all([stack.up(), stack.up()]);
+    const codes = [a.code, b.code].sort();
+    expect(codes[0]).toBe(0);
+    expect(codes[1]).not.toBe(0);
+    const refused = a.code === 0 ? b : a;
+    expect(refused.stdout + refused.stderr).toMatch(/currently locked/);
+    await inventoryMatchesState();
+});

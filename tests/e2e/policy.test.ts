@@ -1,0 +1,62 @@
+/**
+ * The policy pack on the real engine, with the local stack's policy config: the stack as
+ * configured passes; an edit that breaks a mandatory policy is refused with its message and
+ * nothing is deployed; an advisory violation is reported and does not block.
+ */
+import * as fs from "fs";
+import { E2E_TIMEOUT_MS, E2EStack } from "./harness";
+
+jest.setTimeout(E2E_TIMEOUT_MS);
+
+const stack = new E2EStack("policy");
+
+beforeAll(async () => {
+    await stack.init();
+});
+afterAll(async () => {
+    await stack.remove();
+});
+
+async function previewWithPolicy(): Promise<{ code: number; out: string }> {
+    const r = await stack.run(["preview", "--non-interactive", ...stack.policy()]);
+    return { code: r.code, out: r.stdout + r.stderr };
+}
+
+test("the local stack as configured passes the pack and deploys with it", async () => {
+    const p = await previewWithPolicy();
+    expect(p.out).not.toMatch(/mandatory/);
+    expect(p.code).toBe(0);
+    expect(p.out).toMatch(/Estimated Fly machine cost: \$[\d.]+\/month for 4 machines/);
+    await stack.upOk(stack.policy());
+    expect(await stack.machinesPerRegion()).toEqual({ iad: 2, sjc: 2 });
+});
+
+test.each([
+    ["one region where two are required", ["config", "rm", "--path", "fpsgame-infra:api.regions.iad"], /fly-min-regions/],
+    ["memory below the floor", ["config", "set", "--path", "fpsgame-infra:api.vm.memoryMb", "256"], /fly-min-memory/],
+    ["a secret in plain env", ["config", "set", "--path", "fpsgame-infra:api.env.STRIPE_SECRET", "sk_live_plain"], /fly-no-plain-secrets/],
+])("%s is refused with its message, and nothing is deployed", async (_what, edit, policy) => {
+    const before = JSON.stringify(await stack.inventory());
+    const saved = fs.readFileSync(stack.file, "utf8");
+    await stack.ok(edit);
+    try {
+        // Not --skip-preview: the preview runs the stack policies before any step executes.
+        const r = await stack.run(["up", "--yes", "--non-interactive", ...stack.policy()]);
+        const out = r.stdout + r.stderr;
+        expect(r.code).not.toBe(0);
+        expect(out).toMatch(policy);
+        expect(out).toMatch(/mandatory/);
+        expect(JSON.stringify(await stack.inventory())).toBe(before);
+    } finally {
+        // Put the stack file back as it was.
+        fs.writeFileSync(stack.file, saved);
+    }
+});
+
+test("an advisory violation is reported and does not block", async () => {
+    await stack.ok(["config", "set", "--path", "fpsgame-infra:redis.readRegions[0]", "ap-southeast-2"]);
+    const p = await previewWithPolicy();
+    expect(p.code).toBe(0);
+    expect(p.out).toMatch(/upstash-read-regions-near-api/);
+    expect(p.out).toMatch(/advisory/);
+});
