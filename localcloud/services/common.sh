@@ -1,0 +1,164 @@
+# shellcheck shell=bash
+# Sourced by postgres.sh, redis.sh and services.sh: paths, logging, the service users, generated
+# secrets, the local CA and apt installs. Nothing here prints a secret.
+
+set -euo pipefail
+
+LC_SERVICES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LC_REPO_ROOT=$(cd "$LC_SERVICES_DIR/../.." && pwd)
+LOCALCLOUD_DIR=${LOCALCLOUD_DIR:-$LC_REPO_ROOT/.local}
+mkdir -p "$LOCALCLOUD_DIR"
+LOCALCLOUD_DIR=$(cd "$LOCALCLOUD_DIR" && pwd -P)
+export LOCALCLOUD_DIR
+
+LC_TLS_DIR=$LOCALCLOUD_DIR/tls
+LC_SECRETS_DIR=$LOCALCLOUD_DIR/secrets
+LC_COMPONENT=${LC_COMPONENT:-localcloud}
+
+log() { printf '[localcloud %s] %s\n' "$LC_COMPONENT" "$*"; }
+warn() { printf '[localcloud %s] warning: %s\n' "$LC_COMPONENT" "$*" >&2; }
+die() {
+    printf '[localcloud %s] error: %s\n' "$LC_COMPONENT" "$*" >&2
+    exit 1
+}
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# The OS user a server runs as: the Debian package's system user when we are root (PostgreSQL
+# refuses to run as root), else ourselves.
+service_user() {
+    local wanted=$1
+    if is_root && getent passwd "$wanted" >/dev/null; then
+        echo "$wanted"
+    else
+        id -un
+    fi
+}
+
+# run_as USER CMD...: runs CMD as USER (via runuser when we are root and USER is someone else).
+run_as() {
+    local user=$1
+    shift
+    if is_root && [ "$user" != "$(id -un)" ]; then
+        runuser -u "$user" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# Fails with a hint when USER cannot reach DIR (every parent needs the x bit for it).
+check_reachable() {
+    local user=$1 dir=$2
+    if ! run_as "$user" test -x "$dir"; then
+        die "the '$user' user cannot reach $dir (a parent directory lacks the search permission 'x' for it).
+  Either grant it (e.g. chmod o+x on each parent) or point LOCALCLOUD_DIR somewhere '$user' can reach."
+    fi
+}
+
+# secret_file NAME: prints the path of secrets/NAME, generating a 40-character alphanumeric value
+# (mode 600) the first time.
+secret_file() {
+    local file=$LC_SECRETS_DIR/$1
+    if [ ! -s "$file" ]; then
+        (
+            umask 077
+            mkdir -p "$LC_SECRETS_DIR"
+            local value=""
+            while [ "${#value}" -lt 40 ]; do
+                value+=$(openssl rand -base64 48 | tr -dc 'A-Za-z0-9')
+            done
+            printf '%s\n' "${value:0:40}" >"$file.tmp"
+            mv "$file.tmp" "$file"
+        )
+        log "generated $1 (stored in $file, mode 600)" >&2
+    fi
+    chmod 700 "$LC_SECRETS_DIR"
+    chmod 600 "$file"
+    echo "$file"
+}
+
+# ensure_tls: the local CA (10 years) and a server certificate for 127.0.0.1/localhost signed by
+# it (re-issued when missing, expiring within 30 days or not signed by the current CA).
+ensure_tls() {
+    command -v openssl >/dev/null || die "openssl is not installed (run: $0 install)"
+    mkdir -p "$LC_TLS_DIR"
+    chmod 755 "$LC_TLS_DIR"
+    local ca=$LC_TLS_DIR/ca.pem ca_key=$LC_TLS_DIR/ca-key.pem
+    local crt=$LC_TLS_DIR/server.pem key=$LC_TLS_DIR/server-key.pem
+    if [ ! -s "$ca" ] || [ ! -s "$ca_key" ]; then
+        log "creating the local CA ($ca)"
+        (
+            umask 077
+            openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days 3650 \
+                -subj "/O=fpsgame localcloud/CN=fpsgame localcloud CA" \
+                -addext "basicConstraints=critical,CA:TRUE" \
+                -addext "keyUsage=critical,keyCertSign,cRLSign" \
+                -keyout "$ca_key.tmp" -out "$ca.tmp" 2>/dev/null
+            mv "$ca_key.tmp" "$ca_key"
+            mv "$ca.tmp" "$ca"
+        )
+        rm -f "$crt" "$key"
+    fi
+    chmod 600 "$ca_key"
+    chmod 644 "$ca"
+    if [ -s "$crt" ] && [ -s "$key" ] &&
+        openssl x509 -in "$crt" -noout -checkend $((30 * 86400)) >/dev/null 2>&1 &&
+        openssl verify -CAfile "$ca" "$crt" >/dev/null 2>&1; then
+        return 0
+    fi
+    log "issuing the server certificate for 127.0.0.1 and localhost ($crt)"
+    local tmp
+    tmp=$(mktemp -d)
+    (
+        umask 077
+        openssl req -new -newkey rsa:2048 -nodes -subj "/O=fpsgame localcloud/CN=localhost" \
+            -keyout "$tmp/key.pem" -out "$tmp/req.csr" 2>/dev/null
+        printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+            "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$tmp/ext.cnf"
+        openssl x509 -req -in "$tmp/req.csr" -CA "$ca" -CAkey "$ca_key" -CAcreateserial \
+            -CAserial "$LC_TLS_DIR/ca.srl" -days 825 -sha256 -extfile "$tmp/ext.cnf" -out "$tmp/crt.pem" 2>/dev/null
+        mv "$tmp/key.pem" "$key"
+        mv "$tmp/crt.pem" "$crt"
+    )
+    rm -rf "$tmp"
+    chmod 600 "$key"
+    chmod 644 "$crt"
+}
+
+# install_tls_copy DIR USER: copies the server cert/key and the CA into DIR, owned by USER (the
+# servers want their key owned by themselves and not readable by others).
+install_tls_copy() {
+    local dir=$1 user=$2
+    mkdir -p "$dir"
+    install -m 644 "$LC_TLS_DIR/server.pem" "$dir/server.pem"
+    install -m 600 "$LC_TLS_DIR/server-key.pem" "$dir/server-key.pem"
+    install -m 644 "$LC_TLS_DIR/ca.pem" "$dir/ca.pem"
+    if is_root; then chown -R "$user": "$dir"; fi
+    chmod 700 "$dir"
+}
+
+# apt_install PKG...: installs the Debian packages that are missing (needs root or sudo).
+apt_install() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        log "already installed: $*"
+        return 0
+    fi
+    local sudo=()
+    if ! is_root; then
+        command -v sudo >/dev/null || die "installing ${missing[*]} needs root"
+        sudo=(sudo)
+    fi
+    log "installing ${missing[*]} with apt-get"
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    log "installed ${missing[*]}"
+}
+
+# port_listening PORT: true when something listens on 127.0.0.1:PORT.
+port_listening() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
