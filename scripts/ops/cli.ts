@@ -63,7 +63,9 @@ async function up(o: StackOpts, extra: string[] = [], previewed = false): Promis
     const r = await pulumi(o.stack, ["up", "--yes", ...(previewed ? ["--skip-preview"] : []), ...policy, ...extra]);
     const [latest] = await history(o.stack).catch(() => []);
     if (r.code !== 0) {
-        log(`\nup failed (exit ${r.code}). Nothing after the failing step was changed; fix the cause above and run it again.`);
+        log(
+            `\nup failed (exit ${r.code}). Nothing after the failing step was changed; fix the cause above and run it again.`,
+        );
         return r.code;
     }
     const changes = latest?.resourceChanges ?? {};
@@ -76,29 +78,39 @@ async function up(o: StackOpts, extra: string[] = [], previewed = false): Promis
 async function main(argv: string[]): Promise<void> {
     const program = new Command("ops").description("Preview, update and inspect the fpsgame stacks.");
     const withStack = (c: Command, required: boolean) =>
-        (required ? c.requiredOption("-s, --stack <name>", "stack: prod, staging or local") : c.option("-s, --stack <name>", "stack", "local"))
+        (required
+            ? c.requiredOption("-s, --stack <name>", "stack: prod, staging or local")
+            : c.option("-s, --stack <name>", "stack", "local")
+        )
             .option("--no-policy", "skip the policy pack (a deliberate, reviewed exception)")
             .allowUnknownOption(true)
             .allowExcessArguments(true);
 
-    withStack(program.command("start").description("the main job: local cloud, preview and up of the local stack, then a summary"), false).action(
+    withStack(
+        program
+            .command("start")
+            .description("the main job: local cloud, preview and up of the local stack, then a summary"),
+        false,
+    ).action(async (o: StackOpts) => {
+        const code = (await preview(o)) || (await up(o, [], true));
+        if (code !== 0) process.exit(code);
+        await printLocalSummary(o.stack, log);
+        log(
+            `\nNext: change a value in Pulumi.${o.stack}.yaml (e.g. api.regions.sjc) and run npm start again; npm test runs the tests.`,
+        );
+    });
+    withStack(program.command("preview").description("pulumi preview with the policy pack"), true).action(
+        async (o: StackOpts, cmd: Command) => process.exit(await preview(o, cmd.args)),
+    );
+    withStack(program.command("up").description("pulumi up with the policy pack"), true).action(
+        async (o: StackOpts, cmd: Command) => process.exit(await up(o, cmd.args)),
+    );
+    withStack(program.command("history").description("the stack's update history"), true).action(
         async (o: StackOpts) => {
-            const code = (await preview(o)) || (await up(o, [], true));
-            if (code !== 0) process.exit(code);
-            await printLocalSummary(o.stack, log);
-            log(`\nNext: change a value in Pulumi.${o.stack}.yaml (e.g. api.regions.sjc) and run npm start again; npm test runs the tests.`);
+            if (isLocalStack(o.stack)) await ensureStack(o.stack);
+            process.exit((await pulumi(o.stack, ["stack", "history"])).code);
         },
     );
-    withStack(program.command("preview").description("pulumi preview with the policy pack"), true).action(async (o: StackOpts, cmd: Command) =>
-        process.exit(await preview(o, cmd.args)),
-    );
-    withStack(program.command("up").description("pulumi up with the policy pack"), true).action(async (o: StackOpts, cmd: Command) =>
-        process.exit(await up(o, cmd.args)),
-    );
-    withStack(program.command("history").description("the stack's update history"), true).action(async (o: StackOpts) => {
-        if (isLocalStack(o.stack)) await ensureStack(o.stack);
-        process.exit((await pulumi(o.stack, ["stack", "history"])).code);
-    });
     program
         .command("deps")
         .description("install the policy pack's own dependencies if they are missing")

@@ -25,11 +25,19 @@ export const LOCAL_PASSPHRASE = "fpsgame-local-demo";
 
 /** Where a local stack's file backend keeps its state (git-ignored). */
 export function localBackendDir(): string {
-    return path.join(localcloudPaths().dir, "backend");
+    const dir = path.join(localcloudPaths().dir, "backend");
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
 }
 
 /** The Fly emulator's port, token file and state dir. */
-export function flyEmulatorPaths(): { dir: string; tokenFile: string; portFile: string; pidFile: string; logFile: string } {
+export function flyEmulatorPaths(): {
+    dir: string;
+    tokenFile: string;
+    portFile: string;
+    pidFile: string;
+    logFile: string;
+} {
     const dir = path.join(localcloudPaths().dir, "fly");
     return {
         dir,
@@ -56,11 +64,14 @@ export function readStackFile(stack: string): Record<string, unknown> {
 
 /** True when the stack runs against the offline local cloud. */
 export function isLocalStack(stack: string): boolean {
-    return readStackFile(stack)["fpsgame-infra:localCloud"] === true;
+    // Pulumi writes config values back as strings ("true"), whatever was typed.
+    return String(readStackFile(stack)["fpsgame-infra:localCloud"]) === "true";
 }
 
 /** The toolchain's bin dirs, building it the first time (progress goes to stderr). */
 export function toolchainPath(): string {
+    // An explicit toolchain (e.g. a developer's own build) skips tools/toolchain.sh.
+    if (process.env.FPSGAME_TOOLCHAIN_PATH) return process.env.FPSGAME_TOOLCHAIN_PATH;
     const out = execFileSync(path.join(REPO_ROOT, "tools", "toolchain.sh"), ["--print-path"], {
         stdio: ["ignore", "pipe", "inherit"],
         encoding: "utf8",
@@ -102,9 +113,7 @@ export function localStackEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
 export function realStackEnv(stack: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
     const out: NodeJS.ProcessEnv = { ...env };
     const hasPulumi = (env.PATH ?? "").split(":").some((d) => d && fs.existsSync(path.join(d, "pulumi")));
-    out.PATH = hasPulumi
-        ? [path.join(REPO_ROOT, "node_modules", ".bin"), env.PATH].join(":")
-        : basePath(env);
+    out.PATH = hasPulumi ? [path.join(REPO_ROOT, "node_modules", ".bin"), env.PATH].join(":") : basePath(env);
     if (!out.FLY_API_TOKEN && readStackFile(stack)["fpsgame-infra:flyApiToken"] !== undefined) {
         out.FLY_API_TOKEN = execFileSync("pulumi", ["config", "get", "fpsgame-infra:flyApiToken", "--stack", stack], {
             cwd: REPO_ROOT,

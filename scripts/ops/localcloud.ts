@@ -58,7 +58,10 @@ async function flyResponds(port: number, token: string): Promise<boolean> {
 export async function startFlyEmulator(log: Log): Promise<string> {
     const paths = flyEmulatorPaths();
     const token = flyToken();
-    const port = Number(process.env.FLY_EMULATOR_PORT ?? (fs.existsSync(paths.portFile) ? fs.readFileSync(paths.portFile, "utf8") : DEFAULT_FLY_PORT));
+    const port = Number(
+        process.env.FLY_EMULATOR_PORT ??
+            (fs.existsSync(paths.portFile) ? fs.readFileSync(paths.portFile, "utf8") : DEFAULT_FLY_PORT),
+    );
     if (await flyResponds(port, token)) {
         log(`fly emulator already running on http://127.0.0.1:${port}`);
         return `http://127.0.0.1:${port}`;
@@ -66,18 +69,32 @@ export async function startFlyEmulator(log: Log): Promise<string> {
     fs.mkdirSync(path.join(paths.dir, "state"), { recursive: true });
     const out = fs.openSync(paths.logFile, "a");
     // The token goes through the environment, not argv, so `ps` does not show it.
-    const child = spawn(process.execPath, [TS_NODE, "--transpile-only", path.join(REPO_ROOT, "localcloud", "fly-emulator", "main.ts"), "--port", String(port), "--state-dir", path.join(paths.dir, "state")], {
-        cwd: REPO_ROOT,
-        detached: true,
-        stdio: ["ignore", out, out],
-        env: { ...process.env, FLY_EMULATOR_TOKEN: token },
-    });
+    const child = spawn(
+        process.execPath,
+        [
+            TS_NODE,
+            "--transpile-only",
+            path.join(REPO_ROOT, "localcloud", "fly-emulator", "main.ts"),
+            "--port",
+            String(port),
+            "--state-dir",
+            path.join(paths.dir, "state"),
+        ],
+        {
+            cwd: REPO_ROOT,
+            detached: true,
+            stdio: ["ignore", out, out],
+            env: { ...process.env, FLY_EMULATOR_TOKEN: token },
+        },
+    );
     child.unref();
     fs.writeFileSync(paths.pidFile, `${child.pid}\n`);
     fs.writeFileSync(paths.portFile, `${port}\n`);
     for (let i = 0; i < 100; i++) {
         if (await flyResponds(port, token)) {
-            log(`fly emulator started on http://127.0.0.1:${port} (pid ${child.pid}, log ${path.relative(REPO_ROOT, paths.logFile)})`);
+            log(
+                `fly emulator started on http://127.0.0.1:${port} (pid ${child.pid}, log ${path.relative(REPO_ROOT, paths.logFile)})`,
+            );
             return `http://127.0.0.1:${port}`;
         }
         if (child.exitCode !== null) break;
@@ -110,8 +127,17 @@ export async function ensureLocalCloud(log: Log): Promise<void> {
     run(SERVICES, ["start"]);
     step(log, 3, total, "Fly Machines API emulator");
     await startFlyEmulator(log);
-    step(log, 4, total, "stand-in provider plugins (vercel, upstash, neon) and the command provider in the isolated PULUMI_HOME");
-    run(process.execPath, [TS_NODE, "--transpile-only", path.join(REPO_ROOT, "localcloud", "providers", "install.ts")], localStackEnv());
+    step(
+        log,
+        4,
+        total,
+        "stand-in provider plugins (vercel, upstash, neon) and the command provider in the isolated PULUMI_HOME",
+    );
+    run(
+        process.execPath,
+        [TS_NODE, "--transpile-only", path.join(REPO_ROOT, "localcloud", "providers", "install.ts")],
+        localStackEnv(),
+    );
     log(`local cloud ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
@@ -123,7 +149,9 @@ export function stopLocalCloud(log: Log): void {
 export function localCloudStatus(log: Log): number {
     const { pidFile, portFile } = flyEmulatorPaths();
     const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) : 0;
-    log(`fly emulator: ${pid && alive(pid) ? `running (pid ${pid}, port ${fs.readFileSync(portFile, "utf8").trim()})` : "stopped"}`);
+    log(
+        `fly emulator: ${pid && alive(pid) ? `running (pid ${pid}, port ${fs.readFileSync(portFile, "utf8").trim()})` : "stopped"}`,
+    );
     try {
         run(SERVICES, ["status"]);
         return pid && alive(pid) ? 0 : 1;

@@ -25,7 +25,10 @@ export function policyArgs(stack: string, configStack = stack): string[] {
 export function ensurePolicyPack(log: (l: string) => void): void {
     if (fs.existsSync(path.join(POLICY_DIR, "node_modules", "@pulumi", "policy"))) return;
     log("installing the policy pack's dependencies (policies/package-lock.json)");
-    const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: POLICY_DIR, stdio: "inherit" });
+    const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"], {
+        cwd: POLICY_DIR,
+        stdio: "inherit",
+    });
     if (r.status !== 0) throw new Error("npm ci in policies/ failed");
 }
 
@@ -36,7 +39,11 @@ export interface RunResult {
 }
 
 /** Runs `pulumi <args> --stack <stack>` and resolves with its exit code (output streamed). */
-export function pulumi(stack: string, args: string[], opts: { capture?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function pulumi(
+    stack: string,
+    args: string[],
+    opts: { capture?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
     const env = opts.env ?? stackEnv(stack);
     return new Promise((resolve, reject) => {
         const child = spawn("pulumi", [...args, "--stack", stack], {
@@ -54,10 +61,16 @@ export function pulumi(stack: string, args: string[], opts: { capture?: boolean;
 }
 
 /** Like {@link pulumi}, but a non-zero exit is an error carrying the command and its stderr. */
-export async function pulumiOk(stack: string, args: string[], opts: { capture?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export async function pulumiOk(
+    stack: string,
+    args: string[],
+    opts: { capture?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
     const r = await pulumi(stack, args, opts);
     if (r.code !== 0) {
-        throw new Error(`pulumi ${args.join(" ")} --stack ${stack} exited with ${r.code}${r.stderr ? `:\n${r.stderr.trim()}` : ""}`);
+        throw new Error(
+            `pulumi ${args.join(" ")} --stack ${stack} exited with ${r.code}${r.stderr ? `:\n${r.stderr.trim()}` : ""}`,
+        );
     }
     return r;
 }
@@ -66,7 +79,9 @@ export async function pulumiOk(stack: string, args: string[], opts: { capture?: 
 export async function ensureStack(stack: string, env?: NodeJS.ProcessEnv): Promise<boolean> {
     const e = env ?? stackEnv(stack);
     const ls = await pulumiNoStack(["stack", "ls", "--json"], e);
-    const exists = (JSON.parse(ls || "[]") as { name: string }[]).some((s) => s.name === stack || s.name.endsWith(`/${stack}`));
+    const exists = (JSON.parse(ls || "[]") as { name: string }[]).some(
+        (s) => s.name === stack || s.name.endsWith(`/${stack}`),
+    );
     if (!exists) await pulumiOk(stack, ["stack", "init"], { capture: true, env: e });
     return !exists;
 }
@@ -79,7 +94,9 @@ function pulumiNoStack(args: string[], env: NodeJS.ProcessEnv): Promise<string> 
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
         child.stderr.on("data", (d: Buffer) => (err += d.toString()));
         child.on("error", reject);
-        child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`pulumi ${args.join(" ")} failed: ${err.trim()}`))));
+        child.on("close", (code) =>
+            code === 0 ? resolve(out) : reject(new Error(`pulumi ${args.join(" ")} failed: ${err.trim()}`)),
+        );
     });
 }
 
@@ -100,7 +117,13 @@ export async function history(stack: string, env?: NodeJS.ProcessEnv): Promise<H
 
 /** "2 created, 1 updated, 14 unchanged" from an entry's resource changes. */
 export function describeChanges(changes: Record<string, number> = {}): string {
-    const words: Record<string, string> = { create: "created", update: "updated", delete: "deleted", replace: "replaced", same: "unchanged" };
+    const words: Record<string, string> = {
+        create: "created",
+        update: "updated",
+        delete: "deleted",
+        replace: "replaced",
+        same: "unchanged",
+    };
     const parts = Object.entries(changes)
         .filter(([, n]) => n > 0)
         .map(([k, n]) => `${n} ${words[k] ?? k}`);

@@ -9,7 +9,17 @@ import Redis from "ioredis";
 import * as fs from "fs";
 import { Client } from "pg";
 import { clientConnectionString } from "../migrate";
+import { localcloudPaths } from "../../localcloud/services/env";
 import { flyEmulatorPaths } from "./env";
+
+/**
+ * The local cloud's CA. This process started before NODE_EXTRA_CA_CERTS was set for the
+ * engine, so its TLS clients are given the CA explicitly.
+ */
+function localCa(): string | undefined {
+    const f = localcloudPaths().caFile;
+    return fs.existsSync(f) ? f : undefined;
+}
 import { pulumiOk } from "./pulumi";
 
 export interface EmulatorMachine {
@@ -60,13 +70,18 @@ export async function appSecretsFromState(stack: string): Promise<{ app: string;
     const raw = res.outputs.values as Record<string, unknown>;
     // Exported secrets look like {"4dabf…": "1b47…", "plaintext": "\"{…}\""}.
     const plain = (v: unknown): unknown =>
-        v && typeof v === "object" && "plaintext" in (v as object) ? JSON.parse(String((v as { plaintext: string }).plaintext)) : v;
+        v && typeof v === "object" && "plaintext" in (v as object)
+            ? JSON.parse(String((v as { plaintext: string }).plaintext))
+            : v;
     return { app: String(res.outputs.app), values: plain(raw) as Record<string, string> };
 }
 
 /** The public tables in the database behind this URL, with the schema version postgrator recorded. */
 export async function databaseTables(databaseUrl: string): Promise<{ tables: string[]; version: number }> {
-    const client = new Client({ connectionString: clientConnectionString(databaseUrl) });
+    const url = new URL(clientConnectionString(databaseUrl));
+    const ca = localCa();
+    if (ca && !url.searchParams.has("sslrootcert")) url.searchParams.set("sslrootcert", ca);
+    const client = new Client({ connectionString: url.toString() });
     await client.connect();
     try {
         const t = await client.query<{ table_name: string }>(
@@ -83,7 +98,12 @@ export async function databaseTables(databaseUrl: string): Promise<{ tables: str
 
 /** PINGs Redis through the URL (TLS verified against NODE_EXTRA_CA_CERTS for the local CA). */
 export async function redisPing(redisUrl: string): Promise<string> {
-    const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5000, tls: {} });
+    const client = new Redis(redisUrl, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 5000,
+        tls: localCa() ? { ca: fs.readFileSync(localCa()!) } : {},
+    });
     try {
         await client.connect();
         return await client.ping();
@@ -94,7 +114,9 @@ export async function redisPing(redisUrl: string): Promise<string> {
 
 /** Prints the local summary. Throws if a check fails (a machine missing, no tables, no PONG). */
 export async function printLocalSummary(stack: string, log: (l: string) => void): Promise<void> {
-    const outputs = JSON.parse((await pulumiOk(stack, ["stack", "output", "--json"], { capture: true })).stdout) as Record<string, unknown>;
+    const outputs = JSON.parse(
+        (await pulumiOk(stack, ["stack", "output", "--json"], { capture: true })).stdout,
+    ) as Record<string, unknown>;
     const { app, values } = await appSecretsFromState(stack);
     const inv = await flyInventory();
     const byRegion = machinesByRegion(inv, app);
@@ -106,10 +128,16 @@ export async function printLocalSummary(stack: string, log: (l: string) => void)
     log(`  Fly app ${app} (emulator):`);
     for (const [region, machines] of Object.entries(byRegion).sort()) {
         const m = machines[0];
-        log(`    ${region}: ${machines.length} machine(s), ${machines.map((x) => x.state).join("/")}, ${m.guest.cpus}x ${m.guest.cpu_kind} ${m.guest.memory_mb} MB, image ${m.image}`);
+        log(
+            `    ${region}: ${machines.length} machine(s), ${machines.map((x) => x.state).join("/")}, ${m.guest.cpus}x ${m.guest.cpu_kind} ${m.guest.memory_mb} MB, image ${m.image}`,
+        );
     }
-    log(`    secrets: ${inv.apps.find((a) => a.name === app)?.secret_names.join(", ")} (version ${inv.apps.find((a) => a.name === app)?.secrets_version})`);
-    log(`  PostgreSQL (through the API's DATABASE_URL, TLS): schema version ${db.version}, tables ${db.tables.join(", ")}`);
+    log(
+        `    secrets: ${inv.apps.find((a) => a.name === app)?.secret_names.join(", ")} (version ${inv.apps.find((a) => a.name === app)?.secrets_version})`,
+    );
+    log(
+        `  PostgreSQL (through the API's DATABASE_URL, TLS): schema version ${db.version}, tables ${db.tables.join(", ")}`,
+    );
     log(`  Redis (through the API's REDIS_URL, TLS): PING -> ${pong}`);
     log("  URLs:");
     for (const k of ["apiUrl", "websocketUrl", "healthUrl", "readyUrl", "metricsUrl", "frontendUrl"]) {

@@ -33,7 +33,9 @@ export class ThrowawayStack {
         this.file = path.join(REPO_ROOT, `Pulumi.${this.name}.yaml`);
         this.env = localStackEnv();
         this.appName = `fpsgame-api-${this.name}`;
-        const doc = parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, Record<string, unknown>> };
+        const doc = parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.local.yaml"), "utf8")) as {
+            config: Record<string, Record<string, unknown>>;
+        };
         const c = doc.config;
         c["fpsgame-infra:api"].appName = this.appName;
         c["fpsgame-infra:frontend"].projectName = `fpsgame-web-${this.name}`;
@@ -59,7 +61,14 @@ export class ThrowawayStack {
 
     /** Sets a config value by path (`api.regions.sjc`), as an operator would. */
     async configSet(pathKey: string, value: string, opts: { secret?: boolean } = {}): Promise<void> {
-        await this.ok(["config", "set", "--path", `fpsgame-infra:${pathKey}`, value, ...(opts.secret ? ["--secret"] : [])]);
+        await this.ok([
+            "config",
+            "set",
+            "--path",
+            `fpsgame-infra:${pathKey}`,
+            value,
+            ...(opts.secret ? ["--secret"] : []),
+        ]);
     }
 
     async up(extra: string[] = []): Promise<RunResult> {
@@ -99,7 +108,9 @@ export class ThrowawayStack {
     /** Resources of a type in the stack's state (outputs, secrets still encrypted). */
     async stateResources(type: string): Promise<{ urn: string; id: string; outputs: Record<string, unknown> }[]> {
         const r = await this.ok(["stack", "export"]);
-        const doc = JSON.parse(r.stdout) as { deployment: { resources?: { type: string; urn: string; id: string; outputs: Record<string, unknown> }[] } };
+        const doc = JSON.parse(r.stdout) as {
+            deployment: { resources?: { type: string; urn: string; id: string; outputs: Record<string, unknown> }[] };
+        };
         return (doc.deployment.resources ?? []).filter((x) => x.type === type);
     }
 
@@ -125,4 +136,3 @@ export class ThrowawayStack {
         }
     }
 }
-
