@@ -39,6 +39,8 @@ export class ThrowawayStack {
         const c = doc.config;
         c["fpsgame-infra:api"].appName = this.appName;
         c["fpsgame-infra:frontend"].projectName = `fpsgame-web-${this.name}`;
+        // Vercel domains are unique across projects, as on Vercel.
+        c["fpsgame-infra:frontend"].domain = `${this.name}.fpsgame.localhost`;
         c["fpsgame-infra:database"].projectName = `fpsgame-${this.name}`;
         c["fpsgame-infra:redis"].databaseName = `fpsgame-${this.name}`;
         fs.writeFileSync(this.file, stringify(doc));
@@ -85,7 +87,7 @@ export class ThrowawayStack {
     async previewSteps(extra: string[] = []): Promise<PreviewStep[]> {
         const r = await this.ok(["preview", "--json", "--non-interactive", ...extra]);
         const doc = JSON.parse(r.stdout) as { steps?: PreviewStep[] };
-        return (doc.steps ?? []).filter((s) => s.op !== "same");
+        return (doc.steps ?? []).filter((s) => s.op !== "same").map((s) => ({ ...s, type: urnType(s.urn) }));
     }
 
     /** The policy pack arguments for this stack (the local stack's policy config). */
@@ -135,4 +137,10 @@ export class ThrowawayStack {
             fs.rmSync(this.file, { force: true });
         }
     }
+}
+
+/** The resource type in a URN: `urn:pulumi:<stack>::<project>::<parent$…$type>::<name>`. */
+export function urnType(urn: string): string {
+    const qualified = urn.split("::")[2] ?? "";
+    return qualified.split("$").pop() ?? "";
 }
