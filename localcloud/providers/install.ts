@@ -5,7 +5,8 @@
  *   resource vercel 5.4.1               stand-in (localcloud/providers/vercel)
  *   resource upstash 0.5.0              stand-in (localcloud/providers/upstash)
  *   resource terraform-provider 1.1.1   stand-in, parameterized as neon 0.13.0 (localcloud/providers/neon)
- *   resource command 1.2.1              the real binary built by tools/toolchain.sh
+ *   resource command 1.2.1              the real binary built by tools/toolchain.sh when it exists,
+ *                                       else the stand-in (localcloud/providers/command)
  *
  * The toolchain root is $FPSGAME_TOOLCHAIN_DIR (default ~/.cache/fpsgame-infra/toolchain), as for
  * tools/toolchain.sh; $LOCALCLOUD_PULUMI and $LOCALCLOUD_COMMAND_PLUGIN override single binaries.
@@ -38,6 +39,8 @@ export const STAND_INS: readonly PluginSpec[] = [
     { name: "terraform-provider", version: "1.1.1", entry: "neon/index.ts" },
 ];
 export const COMMAND_PLUGIN: PluginSpec = { name: "command", version: "1.2.1" };
+/** Installed instead of the real binary when tools/toolchain.sh could not build it. */
+export const COMMAND_STAND_IN: PluginSpec = { ...COMMAND_PLUGIN, entry: "command/index.ts" };
 
 /** tools/toolchain.sh's output root (it honours the same variable). */
 const TOOLCHAIN_DIR =
@@ -191,19 +194,47 @@ export function install(opts: InstallOptions = {}): void {
         log(`command ${COMMAND_PLUGIN.version}: skipped (--skip-command)`);
         return;
     }
-    const source =
-        process.env.LOCALCLOUD_COMMAND_PLUGIN ??
+    // The real binary when there is one ($LOCALCLOUD_COMMAND_PLUGIN must exist when set); else the
+    // stand-in, because the Go module proxy refuses github.com/pulumi/pulumi-command/provider.
+    const explicitCommand = process.env.LOCALCLOUD_COMMAND_PLUGIN;
+    const realCommand =
+        explicitCommand ||
         path.join(TOOLCHAIN_DIR, `command-v${COMMAND_PLUGIN.version}`, "bin", "pulumi-resource-command");
-    if (!fs.existsSync(source)) {
-        throw new Error(`${source} is missing: build the toolchain (tools/toolchain.sh) or pass --skip-command`);
+    if (explicitCommand && !fs.existsSync(explicitCommand)) {
+        throw new Error(`LOCALCLOUD_COMMAND_PLUGIN=${explicitCommand} does not exist`);
     }
+    let useReal = false;
+    try {
+        fs.accessSync(realCommand, fs.constants.X_OK);
+        useReal = fs.statSync(realCommand).size > 0;
+    } catch {
+        /* not built: the stand-in */
+    }
+    let source = realCommand;
+    if (!useReal) {
+        source = path.join(binDir, `pulumi-resource-${COMMAND_STAND_IN.name}`);
+        const text = renderLauncher(template, {
+            plugin: COMMAND_STAND_IN.name,
+            version: COMMAND_STAND_IN.version,
+            node: process.execPath,
+            tsNode,
+            tsconfig: path.join(paths.repoRoot, "tsconfig.json"),
+            entry: path.join(providersDir, COMMAND_STAND_IN.entry ?? ""),
+            localcloudDir: paths.dir,
+        });
+        fs.writeFileSync(source, text, { mode: 0o755 });
+        fs.chmodSync(source, 0o755);
+    }
+    const kind = useReal ? `real plugin from ${source}` : `stand-in, launcher ${source}; no ${realCommand}`;
     const target = installedPluginFile(pulumiHome, COMMAND_PLUGIN);
     if (!opts.force && sha256(target) === sha256(source)) {
-        log(`command ${COMMAND_PLUGIN.version}: already installed (real plugin)`);
+        log(`command ${COMMAND_PLUGIN.version}: already installed (${useReal ? "real plugin" : "stand-in"})`);
         return;
     }
     pluginInstall(pulumi, pulumiHome, COMMAND_PLUGIN, source, fs.existsSync(path.dirname(target)));
-    log(`command ${COMMAND_PLUGIN.version}: installed (real plugin from ${source})`);
+    if (sha256(target) !== sha256(source))
+        throw new Error(`command ${COMMAND_PLUGIN.version}: ${target} does not match ${source} after install`);
+    log(`command ${COMMAND_PLUGIN.version}: installed (${kind})`);
 }
 
 if (require.main === module) {
@@ -213,7 +244,7 @@ if (require.main === module) {
         .option("--pulumi <path>", "the pulumi CLI to use")
         .option("--pulumi-home <dir>", "the PULUMI_HOME to install into (default $LOCALCLOUD_DIR/pulumi-home)")
         .option("--force", "reinstall even when the installed plugins match")
-        .option("--skip-command", "do not install the real command plugin")
+        .option("--skip-command", "do not install the command plugin (real or stand-in)")
         .parse();
     try {
         install(program.opts<InstallOptions>());

@@ -1,0 +1,65 @@
+/**
+ * The command's output lines as the real provider reports them: each line is an ephemeral Info
+ * status message for the resource (pulumi-go-provider's `Logger.InfoStatus`, i.e. the engine's
+ * `Log` RPC with `ephemeral = true`), shown in the progress display's Info column while the
+ * command runs, not in the final output. `@pulumi/pulumi/provider`'s server offers providers no
+ * logger, so this keeps its own client of the engine service at the address the engine passes as
+ * the plugin's first argument.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { EngineClient } from "@pulumi/pulumi/proto/engine_grpc_pb";
+import { LogRequest, LogSeverity } from "@pulumi/pulumi/proto/engine_pb";
+
+/** One operation's log: `line` queues a message in order, `flush` resolves once all were sent. */
+export interface StatusLog {
+    line(msg: string): void;
+    flush(): Promise<void>;
+}
+
+/** Makes the log of one operation on a resource (urn "" for an invoke). */
+export type StatusLogFactory = (urn: string) => StatusLog;
+
+/** Discards everything (no engine, e.g. in unit tests). */
+export const NO_LOG: StatusLogFactory = () => ({ line: () => undefined, flush: async () => undefined });
+
+/**
+ * The engine's address among a plugin's arguments, as `@pulumi/pulumi/provider`'s parseArgs reads
+ * it: the first argument that is not `--logtostderr`, `-v=N` or `--tracing <endpoint>`.
+ */
+export function engineAddress(args: readonly string[]): string | undefined {
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (a === "--logtostderr" || a.startsWith("-v=")) continue;
+        if (a === "--tracing") {
+            i += 1;
+            continue;
+        }
+        return a;
+    }
+    return undefined;
+}
+
+/** Sends status lines to the engine at `address` (none: discard). Delivery failures are ignored. */
+export function engineStatusLog(address: string | undefined): StatusLogFactory {
+    if (!address) return NO_LOG;
+    let client: EngineClient | undefined;
+    const send = (urn: string, msg: string) =>
+        new Promise<void>((resolve) => {
+            client ??= new EngineClient(address, grpc.credentials.createInsecure());
+            const req = new LogRequest();
+            req.setSeverity(LogSeverity.INFO);
+            req.setMessage(msg);
+            req.setUrn(urn);
+            req.setEphemeral(true);
+            client.log(req, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, () => resolve());
+        });
+    return (urn) => {
+        let chain = Promise.resolve();
+        return {
+            line(msg: string) {
+                chain = chain.then(() => send(urn, msg));
+            },
+            flush: () => chain,
+        };
+    };
+}
