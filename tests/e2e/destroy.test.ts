@@ -74,7 +74,8 @@ test("a protected database refuses deletion; unprotected, destroy leaves nothing
 
     const refused = await stack.run(["destroy", "--yes", "--skip-preview", "--non-interactive"]);
     expect(refused.code).not.toBe(0);
-    expect(refused.stdout + refused.stderr).toMatch(/cannot be deleted because it is protected/);
+    // The engine still deletes the unprotected resources; the protected project (and its data) stays.
+    expect(refused.stdout + refused.stderr).toMatch(/db-project\\?"? cannot be deleted\s+because it is protected/);
     expect((await pgNames(branchId, neonProject.id)).databases).toEqual([`${branchId}.fpsgame`]);
 
     await stack.configSet("database.protect", "false");
