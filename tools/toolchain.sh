@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # tools/toolchain.sh: build (once) and locate the offline Pulumi toolchain.
 #
-# Builds from the Go module proxy, and caches outside the repo, keyed by version:
-#   <root>/pulumi-<ver>/bin/pulumi                   the Pulumi CLI
-#   <root>/pulumi-<ver>/bin/pulumi-language-nodejs   the Node.js language host
-#   <root>/command-v<ver>/bin/pulumi-resource-command  the `command` provider
-# <root> is ${FPSGAME_TOOLCHAIN_DIR:-$HOME/.cache/fpsgame-infra/toolchain}.
+# Builds into a cache outside the repo:
+#   <root>/pulumi-<ver>/bin/pulumi                   the Pulumi CLI, from the Go module proxy
+#   <root>/pulumi-<ver>/bin/pulumi-language-nodejs   the Node.js language host: this repo's own,
+#                                                    built from tools/langhost (see its main.go)
+#   <root>/command-v<ver>/bin/pulumi-resource-command  the `command` provider (optional)
+# <root> is ${FPSGAME_TOOLCHAIN_DIR:-$HOME/.cache/fpsgame-infra/toolchain}. The CLI is keyed by
+# its version; the language host by a hash of tools/langhost's sources (go.mod, go.sum, *.go),
+# kept in bin/.pulumi-language-nodejs.stamp, so an edit there rebuilds it (a few seconds).
 #
 # Usage:
 #   tools/toolchain.sh               build what is missing, then print a summary
@@ -16,28 +19,28 @@
 #                                    same, then print ONLY the provider binary's path:
 #                                    pulumi plugin install resource command 1.2.1 \
 #                                      --file "$(tools/toolchain.sh --print-command-provider)"
-#   --strict   exit 3 if a component could not be had (default: warn, exit 0;
-#              --print-command-provider always exits 3 when the provider is missing)
-#   --retry    ask the proxy again for components it refused (else remembered for 24 h)
+#   --strict   exit 3 if the CLI or the language host could not be had (a failed build
+#              already exits 1). The command provider is optional and never fails
+#              --strict; --print-command-provider exits 3 when it is missing.
+#   --retry    ask the proxy again for the command provider (else a refusal is
+#              remembered for 24 h)
 # All progress goes to stderr, in every mode. Env: PULUMI_VERSION, COMMAND_VERSION,
-# FPSGAME_TOOLCHAIN_DIR, FPSGAME_LANGHOST_MODVER, FPSGAME_COMMAND_MODVER (see below).
+# FPSGAME_TOOLCHAIN_DIR, FPSGAME_COMMAND_MODVER (see below).
 #
 # The provider is not put on PATH: pulumi warns "using pulumi-resource-command from
 # $PATH" on every run for a provider found there; the plugin cache is silent.
 #
-# Why the language host and the command provider may be missing: the module proxy
-# this project reaches serves github.com/pulumi/pulumi/{pkg,sdk}/v3, but (checked
-# 2026-11-28) refuses github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
-# and github.com/pulumi/pulumi-command/provider at every version tried. Each is tried
-# again once its pin is set and a day has passed. See docs/offline-engine-notes.md.
+# Why the language host is our own: the module proxy this project reaches serves
+# github.com/pulumi/pulumi/{pkg,sdk}/v3 but (checked 2026-11-28) refuses
+# github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 at every version, and
+# upstream code may not be committed. tools/langhost needs only the served sdk module.
+# The proxy also refuses github.com/pulumi/pulumi-command/provider at every version tried;
+# that one is asked again once a day. See docs/offline-engine-notes.md.
 set -euo pipefail
 
 # ---- pins (each overridable from the environment) ---------------------------------
 PULUMI_VERSION="${PULUMI_VERSION:-v3.276.0}"
 COMMAND_VERSION="${COMMAND_VERSION:-1.2.1}"
-# The language host module has no tags of its own, so only a pseudo-version of the
-# release commit (v3.0.0-<yyyymmddhhmmss>-<sha12>) can name it. Empty: not pinned.
-FPSGAME_LANGHOST_MODVER="${FPSGAME_LANGHOST_MODVER:-}"
 # pulumi-command has no provider/ tags either: v1.2.1 is commit 7f3eb6f3b77c
 # (2026-03-03 23:59:22 UTC), hence this pseudo-version.
 if [[ -z "${FPSGAME_COMMAND_MODVER:-}" && "${COMMAND_VERSION#v}" == "1.2.1" ]]; then
@@ -47,7 +50,9 @@ FPSGAME_COMMAND_MODVER="${FPSGAME_COMMAND_MODVER:-}"
 
 PULUMI_PKG=github.com/pulumi/pulumi/pkg/v3
 PULUMI_SDK=github.com/pulumi/pulumi/sdk/v3
-LANGHOST_MOD=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
+# The language host's Go module, committed in this repo next to this script.
+LANGHOST_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/langhost"
+LANGHOST_STAMP=.pulumi-language-nodejs.stamp
 COMMAND_MOD=github.com/pulumi/pulumi-command/provider
 # Settings of the upstream release builds (.goreleaser.yml, scripts/go-wrapper.sh).
 GO_TAGS=osusergo,grpcnotrace
@@ -226,8 +231,28 @@ lock_root() {
 }
 
 # ---- components ---------------------------------------------------------------------
-PULUMI_BIN_DIR="" PULUMI_STATE="" LANGHOST_STATE="" COMMAND_STATE=""
-LANGHOST_NOTE="" COMMAND_NOTE=""
+PULUMI_BIN_DIR="" PULUMI_STATE="" LANGHOST_STATE="" COMMAND_STATE="" COMMAND_NOTE=""
+
+# langhost_key: what the language host binary is built from; a different key means rebuild.
+# Hashing a few small files costs milliseconds, so a cached run stays instant and calls no go.
+langhost_key() {
+  (
+    cd "$LANGHOST_SRC" || exit 1
+    shopt -s nullglob
+    local f files=()
+    for f in go.mod go.sum *.go; do [[ "$f" == *_test.go ]] || files+=("$f"); done
+    [[ " ${files[*]} " == *" go.mod "* && " ${files[*]} " == *" main.go "* ]] || exit 1
+    { echo "pulumi=$PULUMI_VERSION tags=$GO_TAGS"; sha256sum "${files[@]}"; } | sha256sum | cut -d' ' -f1
+  )
+}
+LANGHOST_KEY=$(langhost_key) || {
+  echo "[toolchain] ERROR: no language host sources (go.mod, main.go) in $LANGHOST_SRC" >&2
+  exit 1
+}
+# langhost_current DIR: DIR holds a language host built from the current sources.
+langhost_current() {
+  [[ -x "$1/pulumi-language-nodejs" && -f "$1/$LANGHOST_STAMP" && "$(<"$1/$LANGHOST_STAMP")" == "$LANGHOST_KEY" ]]
+}
 
 pulumi_on_path_matches() {
   local p v
@@ -235,6 +260,9 @@ pulumi_on_path_matches() {
   # Our own cache on PATH is not a reuse: the cached branch handles it.
   [[ "$(cd "$(dirname "$p")" && pwd -P)" != "$(cd "$PULUMI_DIR/bin" 2>/dev/null && pwd -P)" ]] || return 1
   [[ -x "$(dirname "$p")/pulumi-language-nodejs" ]] || return 1
+  # A host built by this script elsewhere (another cache root) must be from the current sources;
+  # one without our stamp (e.g. an upstream install) is taken as it is.
+  [[ ! -f "$(dirname "$p")/$LANGHOST_STAMP" ]] || langhost_current "$(dirname "$p")" || return 1
   v=$("$p" version 2>/dev/null) || return 1
   [[ "$v" == "$PULUMI_VERSION" ]] || return 1
   PULUMI_BIN_DIR=$(cd "$(dirname "$p")" && pwd -P)
@@ -270,29 +298,23 @@ build_pulumi() {
 }
 
 build_langhost() {
-  local tmp mod gomod flags flags_txt
-  make_tmp "langhost-$PULUMI_VERSION"
-  mod="$tmp/mod"
+  local tmp
+  make_tmp "langhost"
   BUILD_LOG="$tmp/build.log"
-  new_wrapper "$mod" fpsgame-toolchain/langhost
-  gomod=$(download_gomod "$LANGHOST_MOD@$FPSGAME_LANGHOST_MODVER") || {
-    remember_refusal "langhost-$FPSGAME_LANGHOST_MODVER" "$gomod"
-    LANGHOST_NOTE="the module proxy refused $LANGHOST_MOD@$FPSGAME_LANGHOST_MODVER: $gomod"
-    return 1
-  }
-  flags_txt=$(replace_flags "$gomod" "$PULUMI_PKG" "$PULUMI_SDK") || exit 1
-  flags=()
-  [[ -z "$flags_txt" ]] || mapfile -t flags <<<"$flags_txt"
-  if ((${#flags[@]})); then (cd "$mod" && go mod edit "${flags[@]}"); fi
-  run_go "$mod" go get "$LANGHOST_MOD@$FPSGAME_LANGHOST_MODVER" \
-    "$PULUMI_PKG@$PULUMI_VERSION" "$PULUMI_SDK@$PULUMI_VERSION" ||
-    die "go get of the language host failed"
-  expect_version "$mod" "$PULUMI_SDK" "$PULUMI_VERSION"
-  run_go "$mod" go build -trimpath -tags "$GO_TAGS" \
-    -ldflags "-s -w -X $PULUMI_LDFLAGS_VAR=$PULUMI_VERSION" \
-    -o "$tmp/pulumi-language-nodejs" "$LANGHOST_MOD" || die "go build of the language host failed"
-  # Same directory tree, so this rename is atomic: the binary appears whole or not at all.
-  mv -T "$tmp/pulumi-language-nodejs" "$PULUMI_DIR/bin/pulumi-language-nodejs"
+  # The module is committed with a complete go.sum: the build must never edit it (readonly).
+  # No VCS stamping: the sources' hash is the key, and git may not be usable (CI, ownership).
+  local -x GOFLAGS="-mod=readonly -buildvcs=false"
+  grep -q "^[[:space:]]*$PULUMI_SDK $PULUMI_VERSION\b" "$LANGHOST_SRC/go.mod" ||
+    log "note: tools/langhost/go.mod requires another $PULUMI_SDK than $PULUMI_VERSION (fine for the protocol; see its header)"
+  run_go "$LANGHOST_SRC" go build -trimpath -tags "$GO_TAGS" \
+    -ldflags "-s -w -X main.version=${PULUMI_VERSION#v}+fpsgame" \
+    -o "$tmp/pulumi-language-nodejs" . || die "go build of tools/langhost failed"
+  "$tmp/pulumi-language-nodejs" --version >/dev/null 2>&1 || die "the built language host does not run"
+  echo "$LANGHOST_KEY" >"$tmp/stamp"
+  # Same file system, so each rename is atomic: binary first, then the stamp that vouches for it
+  # (interrupted in between, the next run sees a stale stamp and builds again).
+  mv -T "$tmp/pulumi-language-nodejs" "$PULUMI_BIN_DIR/pulumi-language-nodejs"
+  mv -T "$tmp/stamp" "$PULUMI_BIN_DIR/$LANGHOST_STAMP"
 }
 
 build_command() {
@@ -303,7 +325,7 @@ build_command() {
   new_wrapper "$mod" fpsgame-toolchain/command
   gomod=$(download_gomod "$COMMAND_MOD@$FPSGAME_COMMAND_MODVER") || {
     remember_refusal "command-$FPSGAME_COMMAND_MODVER" "$gomod"
-    COMMAND_NOTE="the module proxy refused $COMMAND_MOD@$FPSGAME_COMMAND_MODVER: $gomod"
+    COMMAND_NOTE="the module proxy refused $COMMAND_MOD@$FPSGAME_COMMAND_MODVER (its answer: $(unavailable_marker "command-$FPSGAME_COMMAND_MODVER"))"
     return 1
   }
   flags_txt=$(replace_flags "$gomod") || exit 1
@@ -326,7 +348,7 @@ build_command() {
 # ---- main -------------------------------------------------------------------------------
 step 1 "checking the cache at $ROOT"
 mkdir -p "$ROOT"
-log "pins: pulumi $PULUMI_VERSION, command v$COMMAND_VERSION${FPSGAME_LANGHOST_MODVER:+, language host $FPSGAME_LANGHOST_MODVER}"
+log "pins: pulumi $PULUMI_VERSION, command v$COMMAND_VERSION; language host tools/langhost ${LANGHOST_KEY:0:12}"
 
 # -- 2: the CLI
 if pulumi_on_path_matches; then
@@ -350,28 +372,24 @@ else
   PULUMI_BIN_DIR="$PULUMI_DIR/bin"
 fi
 
-# -- 3: the language host, next to the CLI
-if [[ -x "$PULUMI_BIN_DIR/pulumi-language-nodejs" ]]; then
-  [[ "$PULUMI_STATE" == reused* ]] && LANGHOST_STATE="reused from PATH" || LANGHOST_STATE="cached"
-  step 3 "pulumi-language-nodejs: $LANGHOST_STATE"
-elif [[ -z "$FPSGAME_LANGHOST_MODVER" ]]; then
-  LANGHOST_STATE="MISSING"
-  LANGHOST_NOTE="no pseudo-version pinned (FPSGAME_LANGHOST_MODVER); the module proxy serves no version of $LANGHOST_MOD that we know of"
-  step 3 "pulumi-language-nodejs: not pinned, skipped"
-elif recently_refused "langhost-$FPSGAME_LANGHOST_MODVER"; then
-  LANGHOST_STATE="MISSING"
-  LANGHOST_NOTE="the proxy refused it less than a day ago (--retry to ask again): $(cat "$(unavailable_marker "langhost-$FPSGAME_LANGHOST_MODVER")")"
-  step 3 "pulumi-language-nodejs: refused earlier, skipped"
+# -- 3: the language host (tools/langhost), next to the CLI
+if [[ "$PULUMI_STATE" == reused* ]]; then
+  LANGHOST_STATE="reused from PATH"
+  step 3 "pulumi-language-nodejs: reusing the one beside $PULUMI_BIN_DIR/pulumi"
+elif langhost_current "$PULUMI_BIN_DIR"; then
+  LANGHOST_STATE="cached"
+  step 3 "pulumi-language-nodejs: cached"
 else
   go_env_setup
   lock_root
-  step 3 "building pulumi-language-nodejs at $FPSGAME_LANGHOST_MODVER (a few minutes)…"
-  t0=$SECONDS
-  if build_langhost; then
-    LANGHOST_STATE="built in $((SECONDS - t0)) s"
+  if langhost_current "$PULUMI_BIN_DIR"; then
+    LANGHOST_STATE="cached (built by a concurrent run)"
+    step 3 "pulumi-language-nodejs: $LANGHOST_STATE"
   else
-    LANGHOST_STATE="MISSING"
-    log "the module proxy refused the language host; going on without it"
+    step 3 "building pulumi-language-nodejs from tools/langhost (seconds once the CLI is built)…"
+    t0=$SECONDS
+    build_langhost
+    LANGHOST_STATE="built in $((SECONDS - t0)) s"
   fi
 fi
 
@@ -385,8 +403,8 @@ elif [[ -z "$FPSGAME_COMMAND_MODVER" ]]; then
   step 4 "pulumi-resource-command v$COMMAND_VERSION: not pinned, skipped"
 elif recently_refused "command-$FPSGAME_COMMAND_MODVER"; then
   COMMAND_STATE="MISSING"
-  COMMAND_NOTE="the proxy refused it less than a day ago (--retry to ask again): $(cat "$(unavailable_marker "command-$FPSGAME_COMMAND_MODVER")")"
-  step 4 "pulumi-resource-command v$COMMAND_VERSION: refused earlier, skipped"
+  COMMAND_NOTE="the module proxy refuses it (asked again after 24 h, or now with --retry)"
+  step 4 "pulumi-resource-command v$COMMAND_VERSION: unavailable, skipped"
 else
   go_env_setup
   lock_root
@@ -396,7 +414,6 @@ else
     COMMAND_STATE="built in $((SECONDS - t0)) s"
   else
     COMMAND_STATE="MISSING"
-    log "the module proxy refused the command provider; going on without it"
   fi
 fi
 
@@ -407,14 +424,9 @@ elapsed_ms=$((($(date +%s%N) - START_NS) / 1000000))
 {
   echo "[toolchain] done in $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000))) s"
   echo "  pulumi                   $pulumi_reports  $PULUMI_BIN_DIR/pulumi  ($PULUMI_STATE)"
-  if [[ "$LANGHOST_STATE" == MISSING ]]; then
-    echo "  pulumi-language-nodejs   MISSING: $LANGHOST_NOTE"
-    echo "                           Without it pulumi cannot run a Node.js program (preview/up fail)."
-  else
-    echo "  pulumi-language-nodejs   $PULUMI_BIN_DIR/pulumi-language-nodejs  ($LANGHOST_STATE)"
-  fi
+  echo "  pulumi-language-nodejs   $PULUMI_BIN_DIR/pulumi-language-nodejs  ($LANGHOST_STATE; tools/langhost)"
   if [[ "$COMMAND_STATE" == MISSING ]]; then
-    echo "  pulumi-resource-command  MISSING: $COMMAND_NOTE"
+    echo "  pulumi-resource-command  unavailable (optional): $COMMAND_NOTE"
   else
     echo "  pulumi-resource-command  v$COMMAND_VERSION  $COMMAND_DIR/bin/pulumi-resource-command  ($COMMAND_STATE)"
   fi
@@ -431,7 +443,7 @@ if [[ $print_provider -eq 1 ]]; then
   [[ "$COMMAND_STATE" != MISSING ]] || exit 3
   echo "$COMMAND_DIR/bin/pulumi-resource-command"
 fi
-if [[ $strict -eq 1 && ("$LANGHOST_STATE" == MISSING || "$COMMAND_STATE" == MISSING) ]]; then
-  log "--strict: a component is missing"
+if [[ $strict -eq 1 && ! -x "$PULUMI_BIN_DIR/pulumi-language-nodejs" ]]; then
+  log "--strict: no pulumi-language-nodejs beside $PULUMI_BIN_DIR/pulumi"
   exit 3
 fi
