@@ -27,7 +27,7 @@ async function inventoryMatchesState(): Promise<void> {
 
 test("insufficient capacity in iad fails the up with Fly's error, and the next up converges without orphans", async () => {
     await flyAdmin("POST", "/__emulator/faults", {
-        rules: [{ method: "POST", path: `^/v1/apps/${stack.appName}/machines$`, region: "iad", error: "insufficient_capacity", message: "no capacity in iad", times: 1 }],
+        rules: [{ app: stack.appName, method: "POST", path: `^/v1/apps/${stack.appName}/machines$`, region: "iad", error: "insufficient_capacity", message: "no capacity in iad", times: 1 }],
     });
     await stack.configSet("api.regions.iad", "3");
     const failed = await stack.up();
@@ -44,7 +44,7 @@ test("insufficient capacity in iad fails the up with Fly's error, and the next u
 });
 
 test("machines whose checks fail are destroyed by the failed create, and the retry converges", async () => {
-    await flyAdmin("POST", "/__emulator/faults", { rules: [{ checks: "critical", region: "sjc", times: 1 }] });
+    await flyAdmin("POST", "/__emulator/faults", { rules: [{ checks: "critical", app: stack.appName, region: "sjc" }] });
     await stack.configSet("api.regions.sjc", "3");
     await stack.configSet("api.checks.waitTimeoutSeconds", "10");
     const failed = await stack.up();
