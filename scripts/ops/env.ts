@@ -69,14 +69,19 @@ export function isLocalStack(stack: string): boolean {
 }
 
 /** The toolchain's bin dirs, building it the first time (progress goes to stderr). */
+let toolchainBin: string | undefined;
+
 export function toolchainPath(): string {
     // An explicit toolchain (e.g. a developer's own build) skips tools/toolchain.sh.
     if (process.env.FPSGAME_TOOLCHAIN_PATH) return process.env.FPSGAME_TOOLCHAIN_PATH;
+    // Once per process: every pulumi call needs the path, the script's summary is needed once.
+    if (toolchainBin !== undefined) return toolchainBin;
     const out = execFileSync(path.join(REPO_ROOT, "tools", "toolchain.sh"), ["--print-path"], {
         stdio: ["ignore", "pipe", "inherit"],
         encoding: "utf8",
     });
-    return out.trim();
+    toolchainBin = out.trim();
+    return toolchainBin;
 }
 
 /** PATH with the toolchain and this clone's Node 22 first. */
