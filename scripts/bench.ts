@@ -42,6 +42,8 @@ function emptyProject(): string {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
     fs.writeFileSync(path.join(dir, "index.ts"), "export const empty = true;\n");
+    // Its own package.json, or Node would take the repository's `main` (the real program).
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "bench-empty", main: "index.ts" }));
     return dir;
 }
 
