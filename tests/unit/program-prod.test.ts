@@ -1,6 +1,6 @@
 /**
  * The whole program under mocks with the real prod stack file: the facts an operator relies
- * on. One program run per file: the SDK keeps run state on the global object.
+ * on, plus the rollout and custom-domain variants of prod.
  */
 import * as path from "path";
 import { hashMigrations } from "../../components/databaseMigrations";
@@ -169,5 +169,25 @@ describe("prod stack", () => {
             schema: "schema at version 3; nothing to do",
         });
         expect(Object.values(run.outputs).every((o) => !o.secret)).toBe(true);
+    });
+});
+
+describe("rollout batches", () => {
+    test("a fraction of 0.5 of six machines rolls three at a time", async () => {
+        const api = JSON.parse(readStackConfig("prod").config["fpsgame-infra:api"]);
+        const run = await runProgram("prod", { "fpsgame-infra:api": { ...api, rollout: { fraction: 0.5 } } });
+        expect(named(run, "api-iad-1").dependsOn).toEqual(["migrations"]);
+        expect(named(run, "api-iad-2").dependsOn).toEqual(["migrations"]);
+        expect(named(run, "api-sjc-2").dependsOn).toEqual(["api-iad-1", "api-sjc-1", "api-iad-2"]);
+        expect(named(run, "api-sjc-3").dependsOn).toEqual(["api-iad-1", "api-sjc-1", "api-iad-2"]);
+    });
+});
+
+describe("custom domain", () => {
+    test("a custom domain gets a certificate and becomes the public host", async () => {
+        const api = JSON.parse(readStackConfig("prod").config["fpsgame-infra:api"]);
+        const run = await runProgram("prod", { "fpsgame-infra:api": { ...api, customDomain: "api.fpsgame.example" } });
+        expect(named(run, "api-cert").inputs.hostname).toBe("api.fpsgame.example");
+        expect(run.outputs.websocketUrl.value).toBe("wss://api.fpsgame.example/ws");
     });
 });
