@@ -92,6 +92,11 @@ async function main(argv: string[]): Promise<void> {
             .description("the main job: local cloud, preview and up of the local stack, then a summary"),
         false,
     ).action(async (o: StackOpts) => {
+        if (!isLocalStack(o.stack)) {
+            throw new Error(
+                `start runs only local-cloud stacks; "${o.stack}" is not one. Use npm run preview / npm run up -- --stack ${o.stack}`,
+            );
+        }
         const code = (await preview(o)) || (await up(o, [], true));
         if (code !== 0) process.exit(code);
         await printLocalSummary(o.stack, log);

@@ -103,6 +103,9 @@ export function localStackEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
     };
+    // Never let the user's real Fly credentials reach a local stack: the emulator's, or none.
+    delete out.FLY_API_URL;
+    delete out.FLY_API_TOKEN;
     if (fs.existsSync(fly.portFile) && fs.existsSync(fly.tokenFile)) {
         out.FLY_API_URL = `http://127.0.0.1:${fs.readFileSync(fly.portFile, "utf8").trim()}`;
         out.FLY_API_TOKEN = fs.readFileSync(fly.tokenFile, "utf8").trim();

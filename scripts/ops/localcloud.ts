@@ -23,10 +23,10 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
     execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], env, cwd: REPO_ROOT });
 }
 
+/** True if `pid` is our Fly emulator: a stale pid file (after a reboot) may name another process. */
 function alive(pid: number): boolean {
     try {
-        process.kill(pid, 0);
-        return true;
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("fly-emulator");
     } catch {
         return false;
     }
@@ -149,9 +149,8 @@ export function stopLocalCloud(log: Log): void {
 export function localCloudStatus(log: Log): number {
     const { pidFile, portFile } = flyEmulatorPaths();
     const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) : 0;
-    log(
-        `fly emulator: ${pid && alive(pid) ? `running (pid ${pid}, port ${fs.readFileSync(portFile, "utf8").trim()})` : "stopped"}`,
-    );
+    const port = fs.existsSync(portFile) ? fs.readFileSync(portFile, "utf8").trim() : "?";
+    log(`fly emulator: ${pid && alive(pid) ? `running (pid ${pid}, port ${port})` : "stopped"}`);
     try {
         run(SERVICES, ["status"]);
         return pid && alive(pid) ? 0 : 1;
