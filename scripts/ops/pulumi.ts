@@ -38,19 +38,27 @@ export interface RunResult {
     stderr: string;
 }
 
+export interface PulumiOpts {
+    capture?: boolean;
+    env?: NodeJS.ProcessEnv;
+    /** Written to pulumi's stdin (e.g. a secret for `config set`, which never belongs in argv). */
+    input?: string;
+}
+
 /** Runs `pulumi <args> --stack <stack>` and resolves with its exit code (output streamed). */
-export function pulumi(
-    stack: string,
-    args: string[],
-    opts: { capture?: boolean; env?: NodeJS.ProcessEnv } = {},
-): Promise<RunResult> {
+export function pulumi(stack: string, args: string[], opts: PulumiOpts = {}): Promise<RunResult> {
     const env = opts.env ?? stackEnv(stack);
     return new Promise((resolve, reject) => {
         const child = spawn("pulumi", [...args, "--stack", stack], {
             cwd: REPO_ROOT,
             env,
-            stdio: ["inherit", opts.capture ? "pipe" : "inherit", opts.capture ? "pipe" : "inherit"],
+            stdio: [
+                opts.input !== undefined ? "pipe" : "inherit",
+                opts.capture ? "pipe" : "inherit",
+                opts.capture ? "pipe" : "inherit",
+            ],
         });
+        if (opts.input !== undefined) child.stdin?.end(opts.input);
         let stdout = "";
         let stderr = "";
         child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -61,11 +69,7 @@ export function pulumi(
 }
 
 /** Like {@link pulumi}, but a non-zero exit is an error carrying the command and its stderr. */
-export async function pulumiOk(
-    stack: string,
-    args: string[],
-    opts: { capture?: boolean; env?: NodeJS.ProcessEnv } = {},
-): Promise<RunResult> {
+export async function pulumiOk(stack: string, args: string[], opts: PulumiOpts = {}): Promise<RunResult> {
     const r = await pulumi(stack, args, opts);
     if (r.code !== 0) {
         throw new Error(

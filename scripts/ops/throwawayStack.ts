@@ -61,16 +61,25 @@ export class ThrowawayStack {
         await this.ok(["stack", "init"]);
     }
 
-    /** Sets a config value by path (`api.regions.sjc`), as an operator would. */
+    /**
+     * Sets a config value by path (`api.regions.sjc`), as an operator would. A secret goes
+     * through stdin, never argv, so neither `ps` nor an error message can show it.
+     */
     async configSet(pathKey: string, value: string, opts: { secret?: boolean } = {}): Promise<void> {
-        await this.ok([
-            "config",
-            "set",
-            "--path",
-            `fpsgame-infra:${pathKey}`,
-            value,
-            ...(opts.secret ? ["--secret"] : []),
-        ]);
+        const args = ["config", "set", "--path", `fpsgame-infra:${pathKey}`];
+        if (!opts.secret) {
+            await this.ok([...args, value]);
+            return;
+        }
+        const r = await pulumi(this.name, [...args, "--secret", "--non-interactive"], {
+            capture: true,
+            env: this.env,
+            input: value,
+        });
+        if (r.code !== 0)
+            throw new Error(
+                `pulumi config set --secret ${pathKey} failed (${r.code}): ${r.stderr.split(value).join("[secret]")}`,
+            );
     }
 
     async up(extra: string[] = []): Promise<RunResult> {
@@ -131,8 +140,10 @@ export class ThrowawayStack {
     /** Destroys the stack's resources and removes the stack and its file. */
     async remove(): Promise<void> {
         try {
-            await this.run(["destroy", "--yes", "--skip-preview", "--non-interactive"]);
-            await this.run(["stack", "rm", "--yes", "--force"]);
+            // A failed destroy would leave machines, databases and Redis servers behind with
+            // no state pointing at them: fail loudly instead of removing the stack anyway.
+            await this.ok(["destroy", "--yes", "--skip-preview", "--non-interactive"]);
+            await this.ok(["stack", "rm", "--yes"]);
         } finally {
             fs.rmSync(this.file, { force: true });
         }
