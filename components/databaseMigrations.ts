@@ -30,6 +30,13 @@ export class DatabaseMigrations extends pulumi.ComponentResource {
         super("fpsgame:db:Migrations", name, {}, opts);
 
         const hash = hashMigrations(args.migrationsDir);
+        const newest = newestMigration(args.migrationsDir);
+        if (typeof args.migrateTo === "number" && args.migrateTo > newest) {
+            // Refused here, before any resource changes, rather than by the runner mid-update.
+            throw new pulumi.RunError(
+                `fpsgame-infra:database.migrateTo = ${args.migrateTo}: there is no such migration; allowed: "latest" or 0 to ${newest}`,
+            );
+        }
         const target = args.migrateTo === "latest" ? "up" : `to ${args.migrateTo}`;
         this.command = new command.local.Command(
             `${name}-apply`,
@@ -61,7 +68,22 @@ export function hashMigrations(dir: string): string {
     }
     const h = createHash("sha256");
     for (const f of files) {
-        h.update(f).update("\0").update(fs.readFileSync(path.join(dir, f))).update("\0");
+        h.update(f)
+            .update("\0")
+            .update(fs.readFileSync(path.join(dir, f)))
+            .update("\0");
     }
     return h.digest("hex");
+}
+
+/** The highest version among the `NNN.do.<name>.sql` files of a folder. */
+export function newestMigration(dir: string): number {
+    return Math.max(
+        0,
+        ...fs
+            .readdirSync(dir)
+            .map((f) => /^(\d+)\.do\..*\.sql$/.exec(f)?.[1])
+            .filter((v): v is string => v !== undefined)
+            .map(Number),
+    );
 }

@@ -235,28 +235,33 @@ const apiSchema = z
         }
     });
 
-const frontendSchema = z.strictObject({
-    /** The Vercel project name. */
-    projectName: z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "must be lowercase letters, digits, dots, dashes or underscores"),
-    framework: z.string().default("vite"),
-    gitRepository: z.strictObject({
-        type: z.enum(["github", "gitlab", "bitbucket"], "must be github, gitlab or bitbucket").default("github"),
-        repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"),
-        productionBranch: z.string().min(1).default("main"),
-    }),
-    /** The production domain, e.g. play.example.com. */
-    domain: z.string().regex(DNS_NAME, "must be a DNS name like play.example.com").optional(),
-    /** Env var names the frontend reads the API's URLs from. */
-    apiUrlEnvKey: z.string().regex(ENV_KEY, "must be an UPPER_SNAKE_CASE name").default("VITE_API_URL"),
-    wsUrlEnvKey: z.string().regex(ENV_KEY, "must be an UPPER_SNAKE_CASE name").default("VITE_WS_URL"),
-    /** Vercel targets that get the API URLs. */
-    envTargets: z
-        .array(z.enum(["production", "preview", "development"], "must be production, preview or development"))
-        .min(1, "must name at least one target")
-        .default(["production", "preview"]),
-});
+const frontendSchema = z
+    .strictObject({
+        /** The Vercel project name. */
+        projectName: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "must be lowercase letters, digits, dots, dashes or underscores"),
+        framework: z.string().default("vite"),
+        gitRepository: z.strictObject({
+            type: z.enum(["github", "gitlab", "bitbucket"], "must be github, gitlab or bitbucket").default("github"),
+            repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"),
+            productionBranch: z.string().min(1).default("main"),
+        }),
+        /** The production domain, e.g. play.example.com. */
+        domain: z.string().regex(DNS_NAME, "must be a DNS name like play.example.com").optional(),
+        /** Env var names the frontend reads the API's URLs from. */
+        apiUrlEnvKey: z.string().regex(ENV_KEY, "must be an UPPER_SNAKE_CASE name").default("VITE_API_URL"),
+        wsUrlEnvKey: z.string().regex(ENV_KEY, "must be an UPPER_SNAKE_CASE name").default("VITE_WS_URL"),
+        /** Vercel targets that get the API URLs. */
+        envTargets: z
+            .array(z.enum(["production", "preview", "development"], "must be production, preview or development"))
+            .min(1, "must name at least one target")
+            .default(["production", "preview"]),
+    })
+    .refine((f) => f.apiUrlEnvKey !== f.wsUrlEnvKey, {
+        path: ["wsUrlEnvKey"],
+        message: "must differ from apiUrlEnvKey, or the API URL would be overwritten by the WebSocket URL",
+    });
 
 const databaseSchema = z
     .strictObject({
@@ -391,7 +396,7 @@ export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
             parsed[key] = result.data;
         } else {
             for (const issue of result.error.issues) {
-                problems.push(describeIssue(key, value, issue));
+                problems.push(...describeIssue(key, value, issue));
             }
         }
     }
@@ -412,21 +417,18 @@ export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
     };
 }
 
-function describeIssue(section: string, root: unknown, issue: z.core.$ZodIssue): string {
+function describeIssue(section: string, root: unknown, issue: z.core.$ZodIssue): string[] {
     const path = [section, ...issue.path.map(String)];
     if (issue.code === "unrecognized_keys") {
         const known = Object.keys(knownKeysAt(section, issue.path));
-        return issue.keys
-            .map(
-                (k) =>
-                    `${CONFIG_NAMESPACE}:${[...path, k].join(".")}: unknown key; allowed keys here: ${known.join(", ")}`,
-            )
-            .join("\n  - ");
+        return issue.keys.map(
+            (k) => `${CONFIG_NAMESPACE}:${[...path, k].join(".")}: unknown key; allowed keys here: ${known.join(", ")}`,
+        );
     }
     const value = valueAt(root, issue.path);
     const shown = value === undefined ? "missing" : `${JSON.stringify(value)}`;
     // zod's own type messages read "Invalid input: expected number, received string"; ours say what is allowed.
-    return `${CONFIG_NAMESPACE}:${path.join(".")} = ${shown}: ${issue.message}`;
+    return [`${CONFIG_NAMESPACE}:${path.join(".")} = ${shown}: ${issue.message}`];
 }
 
 function valueAt(root: unknown, path: PropertyKey[]): unknown {

@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { hashMigrations } from "../../components/databaseMigrations";
+import { hashMigrations, newestMigration } from "../../components/databaseMigrations";
 import { batchSize, rolloutOrder } from "../../components/flyApiApp";
 import { requireSsl } from "../../components/neonDatabase";
 import { redisUrl } from "../../components/upstashRedis";
@@ -72,4 +72,8 @@ describe("hashMigrations", () => {
             `no migrations found in ${empty}: expected NNN.do.<name>.sql files`,
         );
     });
+});
+
+test("newestMigration reads the highest NNN of the do files", () => {
+    expect(newestMigration(path.join(__dirname, "..", "..", "migrations"))).toBe(3);
 });

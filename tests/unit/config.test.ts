@@ -141,6 +141,11 @@ const cases: [string, (c: Raw) => void, string][] = [
         "fpsgame-infra:redis: missing; it is required (see Pulumi.yaml for its fields)",
     ],
     [
+        "the same env var name for the API and WebSocket URLs",
+        (c) => (c.frontend.wsUrlEnvKey = "VITE_API_URL"),
+        'fpsgame-infra:frontend.wsUrlEnvKey = "VITE_API_URL": must differ from apiUrlEnvKey, or the API URL would be overwritten by the WebSocket URL',
+    ],
+    [
         "rollout with both maxParallel and fraction",
         (c) => (c.api.rollout = { maxParallel: 2, fraction: 0.5 }),
         'fpsgame-infra:api.rollout = {"maxParallel":2,"fraction":0.5}: set maxParallel or fraction, not both',
@@ -173,4 +178,11 @@ test("reports every problem at once, in one error that says nothing was deployed
     expect(message.split("\n").pop()).toBe(
         "Fix the values in Pulumi.<stack>.yaml (or with `pulumi config set --path <key> <value>`); nothing was deployed.",
     );
+});
+
+test("two unknown keys are two problems", () => {
+    const raw = prodConfig();
+    raw.api.regoins = {};
+    raw.api.imgae = "x";
+    expect(problemsOf(raw)).toHaveLength(2);
 });

@@ -191,3 +191,12 @@ describe("custom domain", () => {
         expect(run.outputs.websocketUrl.value).toBe("wss://api.fpsgame.example/ws");
     });
 });
+
+describe("migration target", () => {
+    test("a migrateTo above the newest migration is refused before any resource changes", async () => {
+        const db = JSON.parse(readStackConfig("prod").config["fpsgame-infra:database"]);
+        await expect(runProgram("prod", { "fpsgame-infra:database": { ...db, migrateTo: 99 } })).rejects.toThrow(
+            'fpsgame-infra:database.migrateTo = 99: there is no such migration; allowed: "latest" or 0 to 3',
+        );
+    });
+});

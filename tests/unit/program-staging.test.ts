@@ -1,6 +1,6 @@
 /**
  * The whole program under mocks with the real staging stack file: the facts an operator relies
- * on. One program run per file: the SDK keeps run state on the global object.
+ * on.
  */
 import * as path from "path";
 import { hashMigrations } from "../../components/databaseMigrations";
@@ -17,7 +17,7 @@ describe("staging stack", () => {
         expect(machinesPerRegion(run)).toEqual({ sjc: ["api-sjc-1", "api-sjc-2"] });
         for (const m of ofType(run, T.machine)) {
             expect(m.inputs.guest).toEqual({ cpuKind: "shared", cpus: 1, memoryMb: 512 });
-            expect(m.inputs.app).toBeDefined();
+            expect(m.inputs.app).toBe("fpsgame-api-staging");
         }
         expect(run.outputs.apiUrl.value).toBe("https://fpsgame-api-staging.fly.dev");
     });
