@@ -49,6 +49,20 @@ run_as() {
 # Fails with a hint when USER cannot reach DIR (every parent needs the x bit for it).
 check_reachable() {
     local user=$1 dir=$2
+    if ! run_as "$user" test -x "$dir" && is_root; then
+        # A clone under /root (mode 700) is the usual case. As root, add only the search bit
+        # (o+x, never read) to each parent that blocks the server's user, and say so.
+        # From / down, so each test sees its parents already passable.
+        local d="" part
+        local IFS=/
+        for part in ${dir#/}; do
+            d="$d/$part"
+            if ! run_as "$user" test -x "$d"; then
+                chmod o+x "$d"
+                log "granted o+x on $d so the '$user' user can reach $dir"
+            fi
+        done
+    fi
     if ! run_as "$user" test -x "$dir"; then
         die "the '$user' user cannot reach $dir (a parent directory lacks the search permission 'x' for it).
   Either grant it (e.g. chmod o+x on each parent) or point LOCALCLOUD_DIR somewhere '$user' can reach."
