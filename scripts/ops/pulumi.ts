@@ -43,13 +43,15 @@ export interface PulumiOpts {
     env?: NodeJS.ProcessEnv;
     /** Written to pulumi's stdin (e.g. a secret for `config set`, which never belongs in argv). */
     input?: string;
+    /** For commands that take no `--stack` (e.g. `stack ls`); the stack still picks the environment. */
+    noStack?: boolean;
 }
 
 /** Runs `pulumi <args> --stack <stack>` and resolves with its exit code (output streamed). */
 export function pulumi(stack: string, args: string[], opts: PulumiOpts = {}): Promise<RunResult> {
     const env = opts.env ?? stackEnv(stack);
     return new Promise((resolve, reject) => {
-        const child = spawn("pulumi", [...args, "--stack", stack], {
+        const child = spawn("pulumi", opts.noStack ? args : [...args, "--stack", stack], {
             cwd: REPO_ROOT,
             env,
             stdio: [
@@ -82,26 +84,12 @@ export async function pulumiOk(stack: string, args: string[], opts: PulumiOpts =
 /** Selects the stack, creating it (with the backend's default secrets provider) if it is new. */
 export async function ensureStack(stack: string, env?: NodeJS.ProcessEnv): Promise<boolean> {
     const e = env ?? stackEnv(stack);
-    const ls = await pulumiNoStack(["stack", "ls", "--json"], e);
+    const ls = (await pulumiOk(stack, ["stack", "ls", "--json"], { capture: true, env: e, noStack: true })).stdout;
     const exists = (JSON.parse(ls || "[]") as { name: string }[]).some(
         (s) => s.name === stack || s.name.endsWith(`/${stack}`),
     );
     if (!exists) await pulumiOk(stack, ["stack", "init"], { capture: true, env: e });
     return !exists;
-}
-
-function pulumiNoStack(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-    return new Promise((resolve, reject) => {
-        const child = spawn("pulumi", args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-        child.on("error", reject);
-        child.on("close", (code) =>
-            code === 0 ? resolve(out) : reject(new Error(`pulumi ${args.join(" ")} failed: ${err.trim()}`)),
-        );
-    });
 }
 
 export interface HistoryEntry {
