@@ -1,6 +1,8 @@
 /**
- * Two projects: `unit` (Pulumi mocks, the Fly provider against its emulator; no engine, no
- * servers) and `e2e` (the real Pulumi CLI against the local cloud; needs `npm start`'s set-up).
+ * Two projects: `unit` (Pulumi mocks, the Fly provider against its emulator, the offline wing's
+ * own tests; no engine, no servers) and `e2e` (the real Pulumi CLI against the local cloud).
+ * Tests live by what they test: tests/{program,components,fly-provider,policies,e2e}, and the
+ * offline wing's under localcloud/tests.
  * ts-jest only transpiles (isolatedModules); `npm run typecheck` is the type check.
  */
 const tsJest = ["ts-jest", { isolatedModules: true, diagnostics: false }];
@@ -11,7 +13,10 @@ module.exports = {
             displayName: "unit",
             testEnvironment: "node",
             transform: { "^.+\\.ts$": tsJest },
-            testMatch: ["<rootDir>/tests/unit/**/*.test.ts"],
+            testMatch: [
+                "<rootDir>/tests/{program,components,fly-provider,policies}/**/*.test.ts",
+                "<rootDir>/localcloud/tests/**/*.test.ts",
+            ],
         },
         {
             displayName: "e2e",

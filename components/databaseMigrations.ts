@@ -43,7 +43,7 @@ export class DatabaseMigrations extends pulumi.ComponentResource {
             {
                 // Relative paths: the engine starts the command provider in the project folder,
                 // and an absolute path would make every clone look like a change.
-                create: `node node_modules/ts-node/dist/bin.js --transpile-only scripts/migrate.ts ${target}`,
+                create: `node node_modules/ts-node/dist/bin.js --transpile-only migrations/runner.ts ${target}`,
                 environment: { DATABASE_URL: pulumi.secret(args.databaseUrl) },
                 triggers: [hash, String(args.migrateTo)],
                 // stdout is the runner's summary; stderr stays out of the state.

@@ -2,7 +2,7 @@
  * Every policy of the fpsgame pack, and `allPolicies`, the list the pack registers.
  *
  * A policy exported by a module but missing here would never run (the pulumi/examples
- * `aws-ts-finops` mistake); `tests/unit/policies/pack.test.ts` walks every module's exports
+ * `aws-ts-finops` mistake); `tests/policies/pack.test.ts` walks every module's exports
  * and fails if one is not in `allPolicies`.
  */
 import type { FpsPolicy } from "./common";

@@ -8,7 +8,7 @@ import * as net from "net";
 import * as path from "path";
 import { Client } from "pg";
 import { localcloudPaths, pgAdminUrl } from "../../localcloud/services/env";
-import { clientConnectionString } from "../../scripts/migrate";
+import { clientConnectionString } from "../../migrations/runner";
 import { E2E_TIMEOUT_MS, E2EStack } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);

@@ -3,8 +3,8 @@
  * against the local cloud. Each test file gets its own stack (`e2e-<name>`), a copy of
  * `Pulumi.local.yaml` with names of its own so files never collide, and removes it after.
  */
-import { localStackEnv, REPO_ROOT } from "../../scripts/ops/env";
-import { ThrowawayStack } from "../../scripts/ops/throwawayStack";
+import { localStackEnv, REPO_ROOT } from "../../localcloud/stackEnv";
+import { ThrowawayStack } from "../../localcloud/throwawayStack";
 
 export { REPO_ROOT };
 

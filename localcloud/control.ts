@@ -1,0 +1,160 @@
+/**
+ * Starts, checks and stops the local cloud: the toolchain (real Pulumi CLI, language host,
+ * command provider), PostgreSQL and Redis, the Fly emulator, and the stand-in plugins in
+ * the isolated PULUMI_HOME. Every step is idempotent: a second start reuses what runs.
+ */
+import { execFileSync, spawn } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { flyEmulatorPaths, localStackEnv, REPO_ROOT, toolchainPath } from "./stackEnv";
+
+const SERVICES = path.join(REPO_ROOT, "localcloud", "services", "services.sh");
+const TS_NODE = path.join(REPO_ROOT, "node_modules", "ts-node", "dist", "bin.js");
+const DEFAULT_FLY_PORT = 54280;
+
+export type Log = (line: string) => void;
+
+function step(log: Log, n: number, total: number, what: string): void {
+    log(`[local cloud ${n}/${total}] ${what}`);
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+    execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], env, cwd: REPO_ROOT });
+}
+
+/** True if `pid` is our Fly emulator: a stale pid file (after a reboot) may name another process. */
+function alive(pid: number): boolean {
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("fly-emulator");
+    } catch {
+        return false;
+    }
+}
+
+/** The token the Fly emulator accepts: generated once, mode 600, never printed. */
+function flyToken(): string {
+    const { dir, tokenFile } = flyEmulatorPaths();
+    fs.mkdirSync(dir, { recursive: true });
+    if (!fs.existsSync(tokenFile)) {
+        fs.writeFileSync(tokenFile, `fm2_local_${randomBytes(24).toString("hex")}\n`, { mode: 0o600 });
+    }
+    return fs.readFileSync(tokenFile, "utf8").trim();
+}
+
+async function flyResponds(port: number, token: string): Promise<boolean> {
+    try {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/apps?org_slug=probe`, {
+            headers: { Authorization: `Bearer ${token}` },
+            signal: AbortSignal.timeout(1000),
+        });
+        return res.status === 200;
+    } catch {
+        return false;
+    }
+}
+
+/** Starts the Fly emulator in the background unless it already answers. Returns its URL. */
+export async function startFlyEmulator(log: Log): Promise<string> {
+    const paths = flyEmulatorPaths();
+    const token = flyToken();
+    const port = Number(
+        process.env.FLY_EMULATOR_PORT ??
+            (fs.existsSync(paths.portFile) ? fs.readFileSync(paths.portFile, "utf8") : DEFAULT_FLY_PORT),
+    );
+    if (await flyResponds(port, token)) {
+        log(`fly emulator already running on http://127.0.0.1:${port}`);
+        return `http://127.0.0.1:${port}`;
+    }
+    fs.mkdirSync(path.join(paths.dir, "state"), { recursive: true });
+    const out = fs.openSync(paths.logFile, "a");
+    // The token goes through the environment, not argv, so `ps` does not show it.
+    const child = spawn(
+        process.execPath,
+        [
+            TS_NODE,
+            "--transpile-only",
+            path.join(REPO_ROOT, "localcloud", "fly-emulator", "main.ts"),
+            "--port",
+            String(port),
+            "--state-dir",
+            path.join(paths.dir, "state"),
+        ],
+        {
+            cwd: REPO_ROOT,
+            detached: true,
+            stdio: ["ignore", out, out],
+            env: { ...process.env, FLY_EMULATOR_TOKEN: token },
+        },
+    );
+    child.unref();
+    fs.writeFileSync(paths.pidFile, `${child.pid}\n`);
+    fs.writeFileSync(paths.portFile, `${port}\n`);
+    for (let i = 0; i < 100; i++) {
+        if (await flyResponds(port, token)) {
+            log(
+                `fly emulator started on http://127.0.0.1:${port} (pid ${child.pid}, log ${path.relative(REPO_ROOT, paths.logFile)})`,
+            );
+            return `http://127.0.0.1:${port}`;
+        }
+        if (child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`the Fly emulator did not start on port ${port}; see ${paths.logFile}`);
+}
+
+export function stopFlyEmulator(log: Log): void {
+    const { pidFile } = flyEmulatorPaths();
+    if (!fs.existsSync(pidFile)) return log("fly emulator: not running");
+    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    if (alive(pid)) {
+        process.kill(pid, "SIGTERM");
+        log(`fly emulator stopped (pid ${pid})`);
+    } else {
+        log("fly emulator: not running");
+    }
+    fs.rmSync(pidFile, { force: true });
+}
+
+/** Everything a local stack needs, ready. Prints one line per step. */
+export async function ensureLocalCloud(log: Log): Promise<void> {
+    const started = Date.now();
+    const total = 4;
+    step(log, 1, total, "toolchain: Pulumi CLI, Node.js language host, command provider (first build takes minutes)");
+    toolchainPath();
+    step(log, 2, total, "PostgreSQL and Redis on loopback");
+    run(SERVICES, ["install"]);
+    run(SERVICES, ["start"]);
+    step(log, 3, total, "Fly Machines API emulator");
+    await startFlyEmulator(log);
+    step(
+        log,
+        4,
+        total,
+        "stand-in provider plugins (vercel, upstash, neon) and the command provider in the isolated PULUMI_HOME",
+    );
+    run(
+        process.execPath,
+        [TS_NODE, "--transpile-only", path.join(REPO_ROOT, "localcloud", "stand-ins", "install.ts")],
+        localStackEnv(),
+    );
+    log(`local cloud ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+export function stopLocalCloud(log: Log): void {
+    stopFlyEmulator(log);
+    run(SERVICES, ["stop"]);
+}
+
+export function localCloudStatus(log: Log): number {
+    const { pidFile, portFile } = flyEmulatorPaths();
+    const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) : 0;
+    const port = fs.existsSync(portFile) ? fs.readFileSync(portFile, "utf8").trim() : "?";
+    log(`fly emulator: ${pid && alive(pid) ? `running (pid ${pid}, port ${port})` : "stopped"}`);
+    try {
+        run(SERVICES, ["status"]);
+        return pid && alive(pid) ? 0 : 1;
+    } catch {
+        return 1;
+    }
+}

@@ -1,0 +1,92 @@
+/**
+ * The environment `pulumi` runs in for a local-cloud stack (one whose file says
+ * `fpsgame-infra:localCloud: true`): the toolchain's `pulumi` on PATH, an isolated PULUMI_HOME
+ * with the stand-in plugins, a file backend under `.local/`, the demo passphrase, and the Fly
+ * emulator's URL and token. The product's commands reach this module only through the seam in
+ * `ops/env.ts`, and only for such stacks.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { localcloudEnv, localcloudPaths, repoRoot } from "./services/env";
+
+export const REPO_ROOT = repoRoot();
+
+/**
+ * The local stack's passphrase. A demo value, documented in the README: it protects only
+ * the local cloud's throwaway credentials, never a real one.
+ */
+export const LOCAL_PASSPHRASE = "fpsgame-local-demo";
+
+/** The toolchain script: builds the Pulumi CLI and the language host once, prints their path. */
+export const TOOLCHAIN_SCRIPT = path.join(REPO_ROOT, "localcloud", "toolchain", "toolchain.sh");
+
+/** Where a local stack's file backend keeps its state (git-ignored). */
+export function localBackendDir(): string {
+    const dir = path.join(localcloudPaths().dir, "backend");
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+}
+
+/** The Fly emulator's port, token file and state dir. */
+export function flyEmulatorPaths(): {
+    dir: string;
+    tokenFile: string;
+    portFile: string;
+    pidFile: string;
+    logFile: string;
+} {
+    const dir = path.join(localcloudPaths().dir, "fly");
+    return {
+        dir,
+        tokenFile: path.join(dir, "token"),
+        portFile: path.join(dir, "port"),
+        pidFile: path.join(dir, "emulator.pid"),
+        logFile: path.join(dir, "emulator.log"),
+    };
+}
+
+/** The toolchain's bin dirs, building it the first time (progress goes to stderr). */
+let toolchainBin: string | undefined;
+
+export function toolchainPath(): string {
+    // An explicit toolchain (e.g. a developer's own build) skips the toolchain script.
+    if (process.env.FPSGAME_TOOLCHAIN_PATH) return process.env.FPSGAME_TOOLCHAIN_PATH;
+    // Once per process: every pulumi call needs the path, the script's summary is needed once.
+    if (toolchainBin !== undefined) return toolchainBin;
+    const out = execFileSync(TOOLCHAIN_SCRIPT, ["--print-path"], {
+        stdio: ["ignore", "pipe", "inherit"],
+        encoding: "utf8",
+    });
+    toolchainBin = out.trim();
+    return toolchainBin;
+}
+
+/** PATH with the toolchain and this clone's Node 22 first. */
+export function basePath(env: NodeJS.ProcessEnv = process.env): string {
+    return [toolchainPath(), path.join(REPO_ROOT, "node_modules", ".bin"), env.PATH ?? ""].filter(Boolean).join(":");
+}
+
+/** The environment for `pulumi` on a local-cloud stack. */
+export function localStackEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+    const fly = flyEmulatorPaths();
+    const out: NodeJS.ProcessEnv = {
+        ...env,
+        ...localcloudEnv(env),
+        PATH: basePath(env),
+        PULUMI_BACKEND_URL: `file://${localBackendDir()}`,
+        PULUMI_CONFIG_PASSPHRASE: LOCAL_PASSPHRASE,
+        PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    };
+    // Never let the user's real Fly credentials reach a local stack: the emulator's, or none.
+    delete out.FLY_API_URL;
+    delete out.FLY_API_TOKEN;
+    if (fs.existsSync(fly.portFile) && fs.existsSync(fly.tokenFile)) {
+        out.FLY_API_URL = `http://127.0.0.1:${fs.readFileSync(fly.portFile, "utf8").trim()}`;
+        out.FLY_API_TOKEN = fs.readFileSync(fly.tokenFile, "utf8").trim();
+    }
+    return out;
+}

@@ -1,0 +1,149 @@
+/**
+ * What a local stack really produced, checked against the running local cloud: machines per
+ * region as the Fly emulator holds them, the tables the migrations made in PostgreSQL (via
+ * the DATABASE_URL the stack gave the API), a Redis PING through the REDIS_URL the stack gave
+ * the API, and the URLs. Secret values are read from the stack's state in memory only and
+ * are never printed.
+ */
+import Redis from "ioredis";
+import * as fs from "fs";
+import { Client } from "pg";
+import { clientConnectionString } from "../migrations/runner";
+import { localcloudPaths } from "./services/env";
+import { flyEmulatorPaths } from "./stackEnv";
+
+/**
+ * The local cloud's CA. This process started before NODE_EXTRA_CA_CERTS was set for the
+ * engine, so its TLS clients are given the CA explicitly.
+ */
+function localCa(): string | undefined {
+    const f = localcloudPaths().caFile;
+    return fs.existsSync(f) ? f : undefined;
+}
+import { pulumiOk } from "../ops/pulumi";
+
+export interface EmulatorMachine {
+    id: string;
+    name: string;
+    region: string;
+    state: string;
+    image: string;
+    guest: { cpu_kind: string; cpus: number; memory_mb: number };
+    secrets_version?: number;
+}
+export interface EmulatorInventory {
+    apps: { name: string; secrets_version: number; secret_names: string[]; machines: EmulatorMachine[] }[];
+}
+
+/** The Fly emulator's inventory (no secret values in it). */
+export async function flyInventory(): Promise<EmulatorInventory> {
+    const { portFile, tokenFile } = flyEmulatorPaths();
+    const port = fs.readFileSync(portFile, "utf8").trim();
+    const res = await fetch(`http://127.0.0.1:${port}/__emulator/inventory`, {
+        headers: { Authorization: `Bearer ${fs.readFileSync(tokenFile, "utf8").trim()}` },
+    });
+    if (!res.ok) throw new Error(`Fly emulator inventory: HTTP ${res.status}`);
+    return (await res.json()) as EmulatorInventory;
+}
+
+/** Machines per app and region, as the emulator holds them. */
+export function machinesByRegion(inv: EmulatorInventory, app: string): Record<string, EmulatorMachine[]> {
+    const out: Record<string, EmulatorMachine[]> = {};
+    for (const m of inv.apps.find((a) => a.name === app)?.machines ?? []) {
+        (out[m.region] ??= []).push(m);
+    }
+    return out;
+}
+
+interface ExportedResource {
+    type: string;
+    urn: string;
+    outputs?: Record<string, unknown>;
+}
+
+/** The app's secrets as the stack set them on Fly: read from state with --show-secrets, kept in memory. */
+export async function appSecretsFromState(stack: string): Promise<{ app: string; values: Record<string, string> }> {
+    const r = await pulumiOk(stack, ["stack", "export", "--show-secrets"], { capture: true });
+    const doc = JSON.parse(r.stdout) as { deployment: { resources?: ExportedResource[] } };
+    const res = (doc.deployment.resources ?? []).find((x) => x.type === "fly:index:AppSecrets");
+    if (!res?.outputs) throw new Error(`stack ${stack} has no fly:index:AppSecrets in its state yet: run up first`);
+    const raw = res.outputs.values as Record<string, unknown>;
+    // Exported secrets look like {"4dabf…": "1b47…", "plaintext": "\"{…}\""}.
+    const plain = (v: unknown): unknown =>
+        v && typeof v === "object" && "plaintext" in (v as object)
+            ? JSON.parse(String((v as { plaintext: string }).plaintext))
+            : v;
+    return { app: String(res.outputs.app), values: plain(raw) as Record<string, string> };
+}
+
+/** The public tables in the database behind this URL, with the schema version postgrator recorded. */
+export async function databaseTables(databaseUrl: string): Promise<{ tables: string[]; version: number }> {
+    const url = new URL(clientConnectionString(databaseUrl));
+    const ca = localCa();
+    if (ca && !url.searchParams.has("sslrootcert")) url.searchParams.set("sslrootcert", ca);
+    const client = new Client({ connectionString: url.toString() });
+    await client.connect();
+    try {
+        const t = await client.query<{ table_name: string }>(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+        );
+        const v = await client
+            .query<{ version: string }>("SELECT max(version)::text AS version FROM schemaversion")
+            .catch(() => ({ rows: [{ version: "0" }] }));
+        return { tables: t.rows.map((r) => r.table_name), version: Number(v.rows[0]?.version ?? 0) };
+    } finally {
+        await client.end();
+    }
+}
+
+/** PINGs Redis through the URL (TLS verified against NODE_EXTRA_CA_CERTS for the local CA). */
+export async function redisPing(redisUrl: string): Promise<string> {
+    const client = new Redis(redisUrl, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 5000,
+        tls: localCa() ? { ca: fs.readFileSync(localCa()!) } : {},
+    });
+    try {
+        await client.connect();
+        return await client.ping();
+    } finally {
+        client.disconnect();
+    }
+}
+
+/** Prints the local summary. Throws if a check fails (a machine missing, no tables, no PONG). */
+export async function printLocalSummary(stack: string, log: (l: string) => void): Promise<void> {
+    const outputs = JSON.parse(
+        (await pulumiOk(stack, ["stack", "output", "--json"], { capture: true })).stdout,
+    ) as Record<string, unknown>;
+    const { app, values } = await appSecretsFromState(stack);
+    const inv = await flyInventory();
+    const byRegion = machinesByRegion(inv, app);
+    const db = await databaseTables(values.DATABASE_URL);
+    const pong = await redisPing(values.REDIS_URL);
+
+    log("");
+    log(`Stack ${stack}: what the local cloud holds now`);
+    log(`  Fly app ${app} (emulator):`);
+    for (const [region, machines] of Object.entries(byRegion).sort()) {
+        const m = machines[0];
+        log(
+            `    ${region}: ${machines.length} machine(s), ${machines.map((x) => x.state).join("/")}, ${m.guest.cpus}x ${m.guest.cpu_kind} ${m.guest.memory_mb} MB, image ${m.image}`,
+        );
+    }
+    log(
+        `    secrets: ${inv.apps.find((a) => a.name === app)?.secret_names.join(", ")} (version ${inv.apps.find((a) => a.name === app)?.secrets_version})`,
+    );
+    log(
+        `  PostgreSQL (through the API's DATABASE_URL, TLS): schema version ${db.version}, tables ${db.tables.join(", ")}`,
+    );
+    log(`  Redis (through the API's REDIS_URL, TLS): PING -> ${pong}`);
+    log("  URLs:");
+    for (const k of ["apiUrl", "websocketUrl", "healthUrl", "readyUrl", "metricsUrl", "frontendUrl"]) {
+        if (outputs[k] !== undefined) log(`    ${k.padEnd(13)} ${String(outputs[k])}`);
+    }
+    log(`  databaseHost ${String(outputs.databaseHost)}   redisEndpoint ${String(outputs.redisEndpoint)}`);
+    if (pong !== "PONG") throw new Error(`Redis answered ${pong} instead of PONG`);
+    if (!db.tables.includes("players")) throw new Error("the players table is missing: the migrations did not run");
+}

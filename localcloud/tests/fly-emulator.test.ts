@@ -1,0 +1,577 @@
+/**
+ * The Fly Machines API emulator (`localcloud/fly-emulator`), driven over HTTP with the global
+ * `fetch`, as the provider and the e2e tests drive it. Each test gets its own app names; one
+ * emulator serves the file, with short state transitions to stay fast.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startFlyEmulator, type FlyEmulator } from "../fly-emulator/server";
+
+const TOKEN = "test-token-123";
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
+
+let stateDir: string;
+let fly: FlyEmulator;
+
+interface Answer {
+    status: number;
+    body: any;
+}
+
+async function call(
+    method: string,
+    urlPath: string,
+    body?: unknown,
+    headers: Record<string, string> = AUTH,
+): Promise<Answer> {
+    const res = await fetch(`${fly.url}${urlPath}`, {
+        method,
+        headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text === "" ? undefined : JSON.parse(text) };
+}
+
+const machineConfig = (image = "registry.fly.io/fpsgame-api:v1", extra: Record<string, unknown> = {}) => ({
+    image,
+    guest: { cpu_kind: "shared", cpus: 1, memory_mb: 512 },
+    env: { NODE_ENV: "production" },
+    metadata: { fly_process_group: "app" },
+    services: [
+        {
+            protocol: "tcp",
+            internal_port: 8080,
+            autostop: "off",
+            ports: [{ port: 443, handlers: ["tls", "http"] }],
+            checks: [{ type: "http", interval: "15s", timeout: 2_000_000_000, path: "/healthz" }],
+        },
+    ],
+    ...extra,
+});
+
+async function createApp(name: string): Promise<void> {
+    const res = await call("POST", "/v1/apps", { app_name: name, org_slug: "personal" });
+    expect(res.status).toBe(201);
+}
+
+async function createMachine(app: string, body: Record<string, unknown> = {}): Promise<Answer> {
+    return call("POST", `/v1/apps/${app}/machines`, { region: "iad", config: machineConfig(), ...body });
+}
+
+async function waitFor(app: string, id: string, query: string): Promise<Answer> {
+    return call("GET", `/v1/apps/${app}/machines/${id}/wait?${query}`);
+}
+
+beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fly-emulator-test-"));
+    fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20 });
+});
+
+afterAll(async () => {
+    await fly.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+afterEach(() => fly.clearFaults());
+
+describe("binding and auth", () => {
+    test("listens on loopback and refuses other hosts", async () => {
+        expect(fly.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        await expect(startFlyEmulator({ host: "0.0.0.0", stateDir, token: TOKEN })).rejects.toThrow(
+            /refusing to bind to "0.0.0.0"/,
+        );
+    });
+
+    test("401 without the token, with a wrong one, and on admin endpoints", async () => {
+        expect(await call("GET", "/v1/apps?org_slug=personal", undefined, {})).toEqual({
+            status: 401,
+            body: { error: "unauthorized" },
+        });
+        expect(await call("GET", "/v1/apps/x", undefined, { Authorization: "Bearer nope" })).toEqual({
+            status: 401,
+            body: { error: "unauthorized" },
+        });
+        expect(await call("GET", "/__emulator/inventory", undefined, {})).toEqual({
+            status: 401,
+            body: { error: "unauthorized" },
+        });
+    });
+
+    test("accepts the FlyV1 scheme as well as Bearer", async () => {
+        const res = await call("GET", "/v1/apps?org_slug=nobody", undefined, { Authorization: `FlyV1 ${TOKEN}` });
+        expect(res).toEqual({ status: 200, body: { total_apps: 0, apps: [] } });
+    });
+});
+
+describe("apps", () => {
+    test("create, get, name_taken, list by org, delete", async () => {
+        const created = await call("POST", "/v1/apps", { app_name: "apps-a", org_slug: "game-org" });
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject({
+            id: expect.stringMatching(/^[a-z0-9]{16}$/),
+            created_at: expect.any(Number),
+        });
+
+        // fly-go sends `name` instead of `app_name`; names are global across orgs.
+        const taken = await call("POST", "/v1/apps", { name: "apps-a", org_slug: "other-org" });
+        expect(taken).toEqual({ status: 422, body: { error: "Name has already been taken", status: "name_taken" } });
+
+        const got = await call("GET", "/v1/apps/apps-a");
+        expect(got.status).toBe(200);
+        expect(got.body).toMatchObject({
+            name: "apps-a",
+            status: "pending",
+            organization: { slug: "game-org" },
+            machine_count: 0,
+        });
+
+        const listed = await call("GET", "/v1/apps?org_slug=game-org");
+        expect(listed.body).toEqual({
+            total_apps: 1,
+            apps: [{ id: created.body.id, name: "apps-a", machine_count: 0, volume_count: 0, network: "" }],
+        });
+
+        expect(await call("GET", "/v1/apps/nope")).toEqual({ status: 404, body: { error: "app not found" } });
+        expect(await call("DELETE", "/v1/apps/apps-a")).toEqual({ status: 202, body: undefined });
+        expect((await call("GET", "/v1/apps/apps-a")).status).toBe(404);
+    });
+
+    test("delete refuses an app with machines unless force=true", async () => {
+        await createApp("apps-b");
+        await createMachine("apps-b");
+        const refused = await call("DELETE", "/v1/apps/apps-b");
+        expect(refused.status).toBe(412);
+        expect(refused.body.error).toMatch(/still has 1 machine/);
+        expect(await call("DELETE", "/v1/apps/apps-b?force=true")).toEqual({ status: 202, body: undefined });
+        expect(fly.inventory().apps.find((a) => a.name === "apps-b")).toBeUndefined();
+    });
+});
+
+describe("machines", () => {
+    beforeAll(() => createApp("mach"));
+
+    test("create, wait, get, list with filters", async () => {
+        const created = await createMachine("mach", { name: "mach-iad-1" });
+        expect(created.status).toBe(200);
+        const m = created.body;
+        expect(m).toMatchObject({
+            id: expect.stringMatching(/^[0-9a-f]{14}$/),
+            name: "mach-iad-1",
+            state: "starting",
+            region: "iad",
+            instance_id: expect.stringMatching(/^[0-9A-Z]{26}$/),
+            private_ip: expect.stringMatching(/^fdaa:/),
+            image_ref: { registry: "registry.fly.io", repository: "fpsgame-api", tag: "v1" },
+            cordoned: false,
+        });
+        expect(m.config.services[0].autostop).toBe(false);
+        expect(m.config.services[0].checks[0]).toMatchObject({ interval: "15s", timeout: "2s" });
+        expect(m.events.map((e: { status: string }) => e.status)).toEqual(["starting", "created"]);
+        expect(m.nonce).toBeUndefined();
+
+        expect(await waitFor("mach", m.id, "state=started&timeout=5")).toEqual({ status: 200, body: { ok: true } });
+        const got = await call("GET", `/v1/apps/mach/machines/${m.id}`);
+        expect(got.body.state).toBe("started");
+        expect(got.body.checks).toEqual([
+            { name: "servicecheck-00-http-8080", status: "passing", output: "Success", updated_at: expect.any(String) },
+        ]);
+
+        await createMachine("mach", {
+            region: "ams",
+            name: "mach-ams-1",
+            config: machineConfig(undefined, { metadata: { role: "edge" } }),
+        });
+        const all = await call("GET", "/v1/apps/mach/machines");
+        expect(all.status).toBe(200);
+        expect(all.body.map((x: { name: string }) => x.name)).toEqual(["mach-iad-1", "mach-ams-1"]);
+        expect(
+            (await call("GET", "/v1/apps/mach/machines?region=ams")).body.map((x: { name: string }) => x.name),
+        ).toEqual(["mach-ams-1"]);
+        expect((await call("GET", "/v1/apps/mach/machines?metadata.role=edge")).body).toHaveLength(1);
+        expect((await call("GET", "/v1/apps/mach/machines?metadata.role=core")).body).toEqual([]);
+    });
+
+    test("name_taken, bad config and unknown machine", async () => {
+        await createMachine("mach", { name: "dup" });
+        const dup = await createMachine("mach", { name: "dup" });
+        expect(dup.status).toBe(409);
+        expect(dup.body).toEqual({ error: 'a machine named "dup" already exists in app mach', status: "name_taken" });
+
+        const noImage = await call("POST", "/v1/apps/mach/machines", { config: {} });
+        expect(noImage).toEqual({ status: 400, body: { error: "invalid config.image: an image must be specified" } });
+        const badMemory = await createMachine("mach", {
+            config: machineConfig(undefined, { guest: { cpu_kind: "performance", cpus: 1, memory_mb: 1024 } }),
+        });
+        expect(badMemory).toEqual({
+            status: 400,
+            body: { error: "invalid config.guest.memory_mb, minimum required 2048 MiB for performance-1x" },
+        });
+
+        expect(await call("GET", "/v1/apps/mach/machines/00000000000000")).toEqual({
+            status: 404,
+            body: { error: "machine not found" },
+        });
+        expect(await call("GET", "/v1/apps/ghost/machines")).toEqual({ status: 404, body: { error: "app not found" } });
+    });
+
+    test("update replaces the config, keeps region and name, and restarts with a new instance_id", async () => {
+        const m = (await createMachine("mach", { name: "upd" })).body;
+        await waitFor("mach", m.id, "state=started");
+
+        const moved = await call("POST", `/v1/apps/mach/machines/${m.id}`, {
+            region: "ams",
+            config: machineConfig("img:v2"),
+        });
+        expect(moved.status).toBe(400);
+        expect(moved.body.error).toMatch(/^region is immutable/);
+        const renamed = await call("POST", `/v1/apps/mach/machines/${m.id}`, {
+            name: "other",
+            config: machineConfig("img:v2"),
+        });
+        expect(renamed.status).toBe(400);
+
+        const updated = await call("POST", `/v1/apps/mach/machines/${m.id}`, {
+            region: "iad",
+            name: "upd",
+            config: { image: "img:v2" },
+        });
+        expect(updated.status).toBe(200);
+        expect(updated.body.state).toBe("updating");
+        expect(updated.body.instance_id).not.toBe(m.instance_id);
+        // Full replace: the old env and services are gone, the default guest is back.
+        expect(updated.body.config).toEqual({
+            image: "img:v2",
+            guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 },
+        });
+
+        expect(await waitFor("mach", m.id, `state=started&instance_id=${updated.body.instance_id}`)).toEqual({
+            status: 200,
+            body: { ok: true },
+        });
+    });
+
+    test("stop, start, wait timeout, delete refusal and destroy", async () => {
+        const m = (await createMachine("mach", { name: "del" })).body;
+        await waitFor("mach", m.id, "state=started");
+
+        expect(await call("DELETE", `/v1/apps/mach/machines/${m.id}`)).toEqual({
+            status: 412,
+            body: { error: "machine still active, refusing to delete" },
+        });
+
+        expect(
+            await call("POST", `/v1/apps/mach/machines/${m.id}/stop`, { signal: "SIGTERM", timeout: "10s" }),
+        ).toEqual({ status: 200, body: { ok: true } });
+        expect(await waitFor("mach", m.id, `state=stopped&instance_id=${m.instance_id}`)).toEqual({
+            status: 200,
+            body: { ok: true },
+        });
+        const timedOut = await waitFor("mach", m.id, "state=started&timeout=0.2");
+        expect(timedOut.status).toBe(408);
+        expect(timedOut.body.error).toMatch(/^deadline_exceeded: machine [0-9a-f]{14} did not reach state started/);
+
+        expect(await call("POST", `/v1/apps/mach/machines/${m.id}/start`)).toEqual({
+            status: 200,
+            body: { previous_state: "stopped", migrated: false, new_host: "" },
+        });
+        await waitFor("mach", m.id, "state=started");
+        expect(await call("DELETE", `/v1/apps/mach/machines/${m.id}?kill=true`)).toEqual({
+            status: 200,
+            body: { ok: true },
+        });
+
+        const listed = await call("GET", "/v1/apps/mach/machines");
+        expect(listed.body.find((x: { id: string }) => x.id === m.id)).toBeUndefined();
+        const withDeleted = await call("GET", "/v1/apps/mach/machines?include_deleted=true");
+        expect(withDeleted.body.find((x: { id: string }) => x.id === m.id).state).toBe("destroyed");
+        expect(await waitFor("mach", m.id, "state=destroyed")).toEqual({ status: 200, body: { ok: true } });
+        expect((await call("POST", `/v1/apps/mach/machines/${m.id}/start`)).status).toBe(404);
+    });
+
+    test("a leased machine needs the lease nonce to be changed", async () => {
+        const m = (await createMachine("mach", { name: "leased" })).body;
+        const lease = await call("POST", `/v1/apps/mach/machines/${m.id}/lease`, { ttl: 60, description: "scale" });
+        expect(lease.status).toBe(201);
+        expect(lease.body).toMatchObject({
+            status: "success",
+            data: { nonce: expect.any(String), owner: expect.any(String), description: "scale" },
+        });
+        const nonce: string = lease.body.data.nonce;
+
+        const noNonce = await call("POST", `/v1/apps/mach/machines/${m.id}`, { config: machineConfig("img:v3") });
+        expect(noNonce.status).toBe(409);
+        expect(noNonce.body.error).toMatch(new RegExp(`^machine ID ${m.id} lease currently held by`));
+        const wrong = await call(
+            "POST",
+            `/v1/apps/mach/machines/${m.id}`,
+            { config: machineConfig("img:v3") },
+            { ...AUTH, "fly-machine-lease-nonce": "deadbeef" },
+        );
+        expect(wrong.status).toBe(409);
+        expect((await call("POST", `/v1/apps/mach/machines/${m.id}/lease`)).status).toBe(409);
+        expect((await call("DELETE", `/v1/apps/mach/machines/${m.id}?kill=true`)).status).toBe(409);
+
+        const withNonce = await call(
+            "POST",
+            `/v1/apps/mach/machines/${m.id}`,
+            { config: machineConfig("img:v3") },
+            { ...AUTH, "fly-machine-lease-nonce": nonce },
+        );
+        expect(withNonce.status).toBe(200);
+        expect(withNonce.body.config.image).toBe("img:v3");
+
+        expect((await call("GET", `/v1/apps/mach/machines/${m.id}/lease`)).body.data.nonce).toBe(nonce);
+        expect(
+            await call("DELETE", `/v1/apps/mach/machines/${m.id}/lease`, undefined, {
+                ...AUTH,
+                "fly-machine-lease-nonce": nonce,
+            }),
+        ).toEqual({
+            status: 200,
+            body: { status: "success", data: { ok: true } },
+        });
+        expect(await call("GET", `/v1/apps/mach/machines/${m.id}/lease`)).toEqual({
+            status: 404,
+            body: { error: "lease not found" },
+        });
+        expect((await call("POST", `/v1/apps/mach/machines/${m.id}`, { config: machineConfig("img:v4") })).status).toBe(
+            200,
+        );
+    });
+
+    test("lease_ttl on create returns the nonce once", async () => {
+        const m = await createMachine("mach", { name: "born-leased", lease_ttl: 30 });
+        expect(m.body.nonce).toEqual(expect.any(String));
+        expect((await call("GET", `/v1/apps/mach/machines/${m.body.id}`)).body.nonce).toBeUndefined();
+        expect((await call("POST", `/v1/apps/mach/machines/${m.body.id}/stop`)).status).toBe(409);
+    });
+});
+
+describe("secrets", () => {
+    beforeAll(() => createApp("sec"));
+
+    test("versions increase on every change; machines see secrets only on create/update", async () => {
+        const set = await call("POST", "/v1/apps/sec/secrets", {
+            values: { DATABASE_URL: "postgres://one", REDIS_URL: "redis://one" },
+        });
+        expect(set.status).toBe(200);
+        expect(set.body.version).toBe(1);
+        expect(set.body.secrets.map((s: { name: string }) => s.name)).toEqual(["DATABASE_URL", "REDIS_URL"]);
+        expect(JSON.stringify(set.body)).not.toContain("postgres://one");
+
+        const listed = await call("GET", "/v1/apps/sec/secrets");
+        expect(listed.body.secrets[0]).toEqual({
+            name: "DATABASE_URL",
+            digest: expect.stringMatching(/^[0-9a-f]{16}$/),
+            created_at: expect.any(String),
+            updated_at: expect.any(String),
+        });
+        const shown = await call("GET", "/v1/apps/sec/secrets?show_secrets=true");
+        expect(shown.body.secrets.map((s: { value: string }) => s.value)).toEqual(["postgres://one", "redis://one"]);
+
+        const m = (await call("POST", "/v1/apps/sec/machines", { config: machineConfig(), min_secrets_version: 1 }))
+            .body;
+        expect(fly.machineSecretValues("sec", m.id)).toMatchObject({
+            secrets_version: 1,
+            values: { DATABASE_URL: "postgres://one" },
+        });
+
+        // Rotation: the version moves, the running machine keeps what it had.
+        const rotated = await call("POST", "/v1/apps/sec/secrets", { values: { DATABASE_URL: "postgres://two" } });
+        expect(rotated.body.version).toBe(2);
+        expect(fly.inventory().apps.find((a) => a.name === "sec")!.machines[0].secrets_version).toBe(1);
+
+        const tooNew = await call("POST", `/v1/apps/sec/machines/${m.id}`, {
+            config: machineConfig(),
+            min_secrets_version: 3,
+        });
+        expect(tooNew).toEqual({
+            status: 422,
+            body: { error: "min_secrets_version 3 is newer than app sec's secrets version 2" },
+        });
+        expect(
+            (await call("POST", `/v1/apps/sec/machines/${m.id}`, { config: machineConfig(), min_secrets_version: 2 }))
+                .status,
+        ).toBe(200);
+        expect(fly.inventory().apps.find((a) => a.name === "sec")!.machines[0].secrets_version).toBe(2);
+        const seen = await call("GET", `/__emulator/secret-values/sec/machines/${m.id}`);
+        expect(seen.body).toMatchObject({
+            secrets_version: 2,
+            values: { DATABASE_URL: "postgres://two", REDIS_URL: "redis://one" },
+        });
+
+        expect((await call("POST", "/v1/apps/sec/secrets", { values: { REDIS_URL: null } })).body).toEqual({
+            secrets: [expect.objectContaining({ name: "DATABASE_URL" })],
+            version: 3,
+        });
+        const one = await call("POST", "/v1/apps/sec/secrets/API_KEY", { value: "k1" });
+        expect(one.body).toMatchObject({ name: "API_KEY", version: 4 });
+        expect(await call("DELETE", "/v1/apps/sec/secrets/API_KEY")).toEqual({ status: 200, body: { version: 5 } });
+        expect(await call("DELETE", "/v1/apps/sec/secrets/API_KEY")).toEqual({
+            status: 404,
+            body: { error: "secret not found" },
+        });
+
+        expect(await call("GET", "/__emulator/secret-values/sec")).toEqual({
+            status: 200,
+            body: { app: "sec", version: 5, values: { DATABASE_URL: "postgres://two" } },
+        });
+        const inventoryText = JSON.stringify(await call("GET", "/__emulator/inventory"));
+        expect(inventoryText).toContain("DATABASE_URL");
+        expect(inventoryText).not.toContain("postgres://");
+    });
+});
+
+describe("IPs and certificates", () => {
+    beforeAll(() => createApp("net"));
+
+    test("shared_v4 is one address; v6 and v4 are allocated; release", async () => {
+        const shared = await call("POST", "/v1/apps/net/ip_assignments", { type: "shared_v4" });
+        expect(shared.body).toEqual({
+            ip: "66.241.124.100",
+            region: "global",
+            service_name: "",
+            shared: true,
+            created_at: expect.any(String),
+        });
+        expect((await call("POST", "/v1/apps/net/ip_assignments", { type: "shared_v4" })).body.ip).toBe(
+            "66.241.124.100",
+        );
+        const v6 = await call("POST", "/v1/apps/net/ip_assignments", { type: "v6", region: "global" });
+        expect(v6.body.ip).toMatch(/^2a09:8280:1::[0-9a-f]+$/);
+        expect((await call("GET", "/v1/apps/net/ip_assignments")).body.ips).toHaveLength(2);
+        expect(await call("DELETE", `/v1/apps/net/ip_assignments/${v6.body.ip}`)).toEqual({
+            status: 204,
+            body: undefined,
+        });
+        expect((await call("GET", "/v1/apps/net/ip_assignments")).body.ips).toHaveLength(1);
+    });
+
+    test("ACME certificate: pending, then active, with the app's CNAME target", async () => {
+        const created = await call("POST", "/v1/apps/net/certificates/acme", { hostname: "Play.Example.com" });
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject({
+            hostname: "play.example.com",
+            status: "pending_validation",
+            dns_requirements: {
+                cname: "net.fly.dev",
+                a: ["66.241.124.100"],
+                acme_challenge: { name: "_acme-challenge.play.example.com" },
+            },
+        });
+        await new Promise((r) => setTimeout(r, 40));
+        expect((await call("GET", "/v1/apps/net/certificates/play.example.com")).body.status).toBe("active");
+        expect((await call("GET", "/v1/apps/net/certificates")).body).toMatchObject({
+            total_count: 1,
+            certificates: [{ hostname: "play.example.com", status: "active" }],
+        });
+        expect(await call("DELETE", "/v1/apps/net/certificates/play.example.com")).toEqual({
+            status: 204,
+            body: undefined,
+        });
+        expect(await call("GET", "/v1/apps/net/certificates/play.example.com")).toEqual({
+            status: 404,
+            body: { error: "certificate not found" },
+        });
+    });
+});
+
+describe("fault injection and request log", () => {
+    beforeAll(() => createApp("flt"));
+
+    test("503 once, then success", async () => {
+        const added = await call("POST", "/__emulator/faults", {
+            rules: [{ method: "POST", path: "^/v1/apps/[^/]+/machines$", times: 1, status: 503 }],
+        });
+        expect(added.body).toEqual({
+            rules: [{ method: "POST", path: "^/v1/apps/[^/]+/machines$", times: 1, status: 503 }],
+        });
+        expect(await createMachine("flt")).toEqual({
+            status: 503,
+            body: { error: "service unavailable (injected by the fly emulator)" },
+        });
+        expect((await createMachine("flt")).status).toBe(200);
+        expect(await call("GET", "/__emulator/faults")).toEqual({ status: 200, body: { rules: [] } });
+    });
+
+    test("insufficient_capacity in one region only", async () => {
+        fly.addFaults([{ method: "POST", path: "/machines$", region: "syd", error: "insufficient_capacity" }]);
+        const refused = await createMachine("flt", { region: "syd" });
+        expect(refused.status).toBe(412);
+        expect(refused.body).toEqual({
+            error: expect.stringMatching(/^insufficient resources/),
+            status: "insufficient_capacity",
+        });
+        expect((await createMachine("flt", { region: "fra" })).status).toBe(200);
+        expect(fly.faults()).toHaveLength(1);
+        expect(await call("DELETE", "/__emulator/faults")).toEqual({ status: 200, body: { ok: true } });
+        expect((await createMachine("flt", { region: "syd" })).status).toBe(200);
+    });
+
+    test("a slow response times the client out, yet the request still takes effect", async () => {
+        fly.addFaults([{ method: "POST", path: "/machines$", delayMs: 150, times: 1 }]);
+        const before = fly.inventory().apps.find((a) => a.name === "flt")!.machines.length;
+        await expect(
+            fetch(`${fly.url}/v1/apps/flt/machines`, {
+                method: "POST",
+                headers: AUTH,
+                body: JSON.stringify({ name: "slow-one", config: machineConfig() }),
+                signal: AbortSignal.timeout(30),
+            }),
+        ).rejects.toThrow();
+        await new Promise((r) => setTimeout(r, 200));
+        expect(fly.inventory().apps.find((a) => a.name === "flt")!.machines).toHaveLength(before + 1);
+    });
+
+    test("checks fault makes a region's started machines critical", async () => {
+        const m = (await createMachine("flt", { region: "lhr" })).body;
+        await waitFor("flt", m.id, "state=started");
+        fly.addFaults([{ checks: "critical", region: "lhr" }]);
+        expect((await call("GET", `/v1/apps/flt/machines/${m.id}`)).body.checks[0].status).toBe("critical");
+        fly.clearFaults();
+        expect((await call("GET", `/v1/apps/flt/machines/${m.id}`)).body.checks[0].status).toBe("passing");
+    });
+
+    test("request log lists method, path and status, and resets", async () => {
+        expect(await call("DELETE", "/__emulator/requests")).toEqual({ status: 200, body: { ok: true } });
+        await call("GET", "/v1/apps/flt/machines?region=iad");
+        await call("GET", "/v1/apps/missing");
+        expect(fly.requests()).toEqual([
+            { method: "GET", path: "/v1/apps/flt/machines", query: "region=iad", status: 200 },
+            { method: "GET", path: "/v1/apps/missing", query: "", status: 404 },
+        ]);
+        expect((await call("GET", "/__emulator/requests")).body).toHaveLength(2);
+        fly.resetRequests();
+        expect(fly.requests()).toEqual([]);
+    });
+});
+
+describe("persistence", () => {
+    test("a new emulator on the same state dir has the same inventory", async () => {
+        await createApp("persist");
+        const m = (await createMachine("persist", { name: "keep" })).body;
+        await call("POST", "/v1/apps/persist/secrets", { values: { TOKEN_SECRET: "s3cr3t" } });
+        await waitFor("persist", m.id, "state=started");
+        // Let every machine of the earlier tests settle, so no transition lands between the snapshot and the stop.
+        const transient = ["starting", "updating", "restarting", "stopping", "suspending", "destroying"];
+        const unsettled = () =>
+            fly.inventory().apps.flatMap((a) => a.machines.filter((x) => transient.includes(x.state)));
+        for (let i = 0; i < 100 && unsettled().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(unsettled()).toEqual([]);
+        const before = fly.inventory();
+        const stateText = fs.readFileSync(fly.stateFile, "utf8");
+        expect(JSON.parse(stateText).apps.length).toBe(before.apps.length);
+        expect(fs.statSync(fly.stateFile).mode & 0o777).toBe(0o600);
+
+        await fly.stop();
+        fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20 });
+        expect(fly.inventory()).toEqual(before);
+        expect(fly.secretValues("persist").values).toEqual({ TOKEN_SECRET: "s3cr3t" });
+        expect((await call("GET", `/v1/apps/persist/machines/${m.id}`)).body).toMatchObject({
+            state: "started",
+            name: "keep",
+        });
+    });
+});
