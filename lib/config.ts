@@ -7,80 +7,17 @@
  * and what is allowed, so a bad edit fails the preview instead of half-applying.
  */
 import { z } from "zod";
+import { parseGoDuration } from "./facts/durations";
+import { FLY_CPU_COUNTS, FLY_CPU_KINDS, FLY_REGIONS, flyMemoryRangeMb, isFlyCpuCount, isFlyMemory } from "./facts/fly";
+import { NEON_REGIONS } from "./facts/neon";
+import { UPSTASH_REGIONS } from "./facts/upstash";
 
 /** The config namespace: the project name in `Pulumi.yaml`. */
 export const CONFIG_NAMESPACE = "fpsgame-infra";
 
-/** Fly.io regions (https://fly.io/docs/reference/regions/), as of 2026. */
-export const FLY_REGIONS = [
-    "ams",
-    "arn",
-    "atl",
-    "bog",
-    "bom",
-    "bos",
-    "cdg",
-    "den",
-    "dfw",
-    "ewr",
-    "eze",
-    "fra",
-    "gdl",
-    "gig",
-    "gru",
-    "hkg",
-    "iad",
-    "jnb",
-    "lax",
-    "lhr",
-    "mad",
-    "mia",
-    "nrt",
-    "ord",
-    "otp",
-    "phx",
-    "qro",
-    "scl",
-    "sea",
-    "sin",
-    "sjc",
-    "syd",
-    "waw",
-    "yul",
-    "yyz",
-] as const;
-
-/** Regions a global Upstash Redis database can use as primary or read region. */
-export const UPSTASH_REGIONS = [
-    "us-east-1",
-    "us-west-1",
-    "us-west-2",
-    "eu-central-1",
-    "eu-west-1",
-    "sa-east-1",
-    "ap-southeast-1",
-    "ap-southeast-2",
-] as const;
-
-/** Neon regions. */
-export const NEON_REGIONS = [
-    "aws-us-east-1",
-    "aws-us-east-2",
-    "aws-us-west-2",
-    "aws-eu-central-1",
-    "aws-eu-west-2",
-    "aws-ap-southeast-1",
-    "aws-ap-southeast-2",
-    "aws-sa-east-1",
-    "azure-eastus2",
-    "azure-westus3",
-    "azure-gwc",
-] as const;
-
-/** Fly's memory limits per CPU (provider-apis.md §1.5): shared 256–2048 MB, performance 2048–8192 MB. */
-export const MEMORY_PER_CPU_MB = { shared: { min: 256, max: 2048 }, performance: { min: 2048, max: 8192 } } as const;
-
-const DURATION = /^\d+(ms|s|m)$/;
+const DURATION_ALLOWED = "must be a Go duration such as 15s, 1.5s, 500ms or 1m30s";
+const duration = () =>
+    z.string(DURATION_ALLOWED).refine((v) => (parseGoDuration(v) ?? -1) > 0, DURATION_ALLOWED);
 // registry/repository:tag, registry/repository@sha256:<64 hex>, or both.
 const IMAGE_REF =
     /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
@@ -125,11 +62,8 @@ const apiSchema = z
             })
             .default({ minMachinesRunning: 1, autostop: "stop", autostart: true }),
         vm: z.strictObject({
-            cpuKind: z.enum(["shared", "performance"], "must be shared or performance").default("shared"),
-            cpus: z.union(
-                [z.literal(1), z.literal(2), z.literal(4), z.literal(6), z.literal(8), z.literal(16)],
-                "must be one of 1, 2, 4, 6, 8, 16",
-            ),
+            cpuKind: z.enum(FLY_CPU_KINDS, "must be shared or performance").default("shared"),
+            cpus: z.number("must be a whole number of CPUs").int("must be a whole number of CPUs"),
             memoryMb: z.number().int("must be a whole number of MB"),
         }),
         /** The port the API listens on inside the machine. */
@@ -148,9 +82,9 @@ const apiSchema = z
             .default({ health: "/healthz", ready: "/readyz", metrics: "/metrics", websocket: "/ws" }),
         checks: z
             .strictObject({
-                interval: z.string().regex(DURATION, "must be a duration like 15s").default("15s"),
-                timeout: z.string().regex(DURATION, "must be a duration like 2s").default("2s"),
-                gracePeriod: z.string().regex(DURATION, "must be a duration like 10s").default("10s"),
+                interval: duration().default("15s"),
+                timeout: duration().default("2s"),
+                gracePeriod: duration().default("10s"),
                 /** How long a create or update waits for the machine's checks to pass. */
                 waitTimeoutSeconds: int(10, 1800).default(300),
             })
@@ -215,13 +149,19 @@ const apiSchema = z
             });
         }
         const { cpuKind, cpus, memoryMb } = api.vm;
-        const lim = MEMORY_PER_CPU_MB[cpuKind];
-        const [lo, hi] = [lim.min * cpus, lim.max * cpus];
-        if (memoryMb < lo || memoryMb > hi || memoryMb % 256 !== 0) {
+        if (!isFlyCpuCount(cpuKind, cpus)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["vm", "cpus"],
+                message: `must be one of ${FLY_CPU_COUNTS[cpuKind].join(", ")} for ${cpuKind} CPUs`,
+                input: cpus,
+            });
+        } else if (!isFlyMemory(cpuKind, cpus, memoryMb)) {
+            const { min, max } = flyMemoryRangeMb(cpuKind, cpus);
             ctx.addIssue({
                 code: "custom",
                 path: ["vm", "memoryMb"],
-                message: `is not allowed for ${cpus} ${cpuKind} CPU(s); allowed: a multiple of 256 from ${lo} to ${hi} MB`,
+                message: `is not allowed for ${cpus} ${cpuKind} CPU(s); allowed: a multiple of 256 from ${min} to ${max} MB`,
                 input: memoryMb,
             });
         }

@@ -2,7 +2,9 @@
  * Bad stack config is refused before any resource exists, with an error that names the key,
  * the value and what is allowed, and every problem is reported at once.
  */
-import { FLY_REGIONS, parseStackConfig, RawStackConfig, StackConfigError, UPSTASH_REGIONS } from "../../lib/config";
+import { parseStackConfig, RawStackConfig, StackConfigError } from "../../lib/config";
+import { FLY_REGIONS } from "../../lib/facts/fly";
+import { UPSTASH_REGIONS } from "../../lib/facts/upstash";
 import { readStackConfig } from "../helpers/mockProgram";
 
 type Raw = RawStackConfig<string> & {
@@ -78,7 +80,7 @@ const cases: [string, (c: Raw) => void, string][] = [
     [
         "a CPU count Fly does not offer",
         (c) => (c.api.vm = { cpuKind: "shared", cpus: 3, memoryMb: 768 }),
-        "fpsgame-infra:api.vm.cpus = 3: must be one of 1, 2, 4, 6, 8, 16",
+        "fpsgame-infra:api.vm.cpus = 3: must be one of 1, 2, 4, 6, 8 for shared CPUs",
     ],
     [
         "an image without tag or digest",
