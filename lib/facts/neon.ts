@@ -14,3 +14,9 @@ export const NEON_REGIONS = [
     "azure-westus3",
     "azure-gwc",
 ] as const;
+
+/**
+ * Compute units (CU) of a Neon compute: autoscaling spans 0.25 to 16 CU, a fixed size goes up to
+ * 56, and the widest autoscaling range is 8 CU (https://neon.com/docs/introduction/autoscaling).
+ */
+export const NEON_CU = { min: 0.25, max: 56, maxAutoscalingRange: 8 } as const;

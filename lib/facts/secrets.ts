@@ -20,6 +20,10 @@ export const SECRET_ENV_KEY_PATTERNS: readonly string[] = [
     "^REDIS_URL$",
 ];
 
+/** {@link SECRET_ENV_KEY_PATTERNS} in words, for messages. */
+export const SECRET_ENV_KEY_RULE =
+    "names ending in _SECRET, _TOKEN or _KEY, containing PASSWORD, and DATABASE_URL and REDIS_URL hold credentials";
+
 /** Whether the env var name `key` matches one of {@link SECRET_ENV_KEY_PATTERNS}. */
 export function isSecretEnvKey(key: string): boolean {
     return SECRET_ENV_KEY_PATTERNS.some((p) => new RegExp(p, "i").test(key));
