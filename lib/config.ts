@@ -4,347 +4,439 @@
  * Every key lives under the project's namespace (`fpsgame-infra:`) in `Pulumi.<stack>.yaml`
  * and is described in `Pulumi.yaml`. `parseStackConfig` validates all of it before any
  * resource is registered and reports every problem at once, each naming the key, the value
- * and what is allowed, so a bad edit fails the preview instead of half-applying.
+ * (shortened when long, never for a credential) and what is allowed, so a bad edit fails the
+ * preview instead of half-applying:
+ * - every field of every section is checked, and a wrong type in one field hides nothing else;
+ * - fields that constrain each other are checked against each other whenever those fields are
+ *   valid, even when another field of the same section is not;
+ * - unknown keys are reported at every level, with a suggestion when one is close;
+ * - a credential in the plain `api.env` is refused, with the secure key to use instead.
+ * The limits of the clouds come from `lib/facts/`, which the Fly provider checks with too.
  */
+import leven from "leven";
 import { z } from "zod";
+import { parseGoDuration } from "./facts/durations";
+import {
+    FLY_CPU_COUNTS,
+    FLY_CPU_KINDS,
+    FLY_REGIONS,
+    flyMemoryRangeMb,
+    isFlyCpuCount,
+    isFlyMemory,
+    isFlyRegion,
+} from "./facts/fly";
+import { NEON_CU, NEON_REGIONS } from "./facts/neon";
+import { hasCredentialsInUrl, isSecretEnvKey, SECRET_ENV_KEY_RULE } from "./facts/secrets";
+import { UPSTASH_REGIONS } from "./facts/upstash";
+import { PUBLIC_ENV_PREFIXES } from "./facts/vercel";
 
 /** The config namespace: the project name in `Pulumi.yaml`. */
 export const CONFIG_NAMESPACE = "fpsgame-infra";
 
-/** Fly.io regions (https://fly.io/docs/reference/regions/), as of 2026. */
-export const FLY_REGIONS = [
-    "ams",
-    "arn",
-    "atl",
-    "bog",
-    "bom",
-    "bos",
-    "cdg",
-    "den",
-    "dfw",
-    "ewr",
-    "eze",
-    "fra",
-    "gdl",
-    "gig",
-    "gru",
-    "hkg",
-    "iad",
-    "jnb",
-    "lax",
-    "lhr",
-    "mad",
-    "mia",
-    "nrt",
-    "ord",
-    "otp",
-    "phx",
-    "qro",
-    "scl",
-    "sea",
-    "sin",
-    "sjc",
-    "syd",
-    "waw",
-    "yul",
-    "yyz",
-] as const;
+/** Every key the project declares under its namespace in `Pulumi.yaml`; any other is reported. */
+export const CONFIG_KEYS = ["api", "frontend", "database", "redis", "jwtSecret", "flyApiToken", "localCloud"] as const;
 
-/** Regions a global Upstash Redis database can use as primary or read region. */
-export const UPSTASH_REGIONS = [
-    "us-east-1",
-    "us-west-1",
-    "us-west-2",
-    "eu-central-1",
-    "eu-west-1",
-    "sa-east-1",
-    "ap-southeast-1",
-    "ap-southeast-2",
-] as const;
+/** Values longer than this (as JSON) are shortened in messages. */
+export const MAX_SHOWN_VALUE_CHARS = 60;
 
-/** Neon regions. */
-export const NEON_REGIONS = [
-    "aws-us-east-1",
-    "aws-us-east-2",
-    "aws-us-west-2",
-    "aws-eu-central-1",
-    "aws-eu-west-2",
-    "aws-ap-southeast-1",
-    "aws-ap-southeast-2",
-    "aws-sa-east-1",
-    "azure-eastus2",
-    "azure-westus3",
-    "azure-gwc",
-] as const;
-
-/** Fly's memory limits per CPU (provider-apis.md §1.5): shared 256–2048 MB, performance 2048–8192 MB. */
-export const MEMORY_PER_CPU_MB = { shared: { min: 256, max: 2048 }, performance: { min: 2048, max: 8192 } } as const;
-
-const DURATION = /^\d+(ms|s|m)$/;
 // registry/repository:tag, registry/repository@sha256:<64 hex>, or both.
 const IMAGE_REF =
     /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
+const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
-const oneOf = (allowed: readonly string[]) => (v: string) => allowed.includes(v);
-const listOf = (allowed: readonly string[]) => allowed.join(", ");
-const int = (min: number, max: number) =>
-    z
-        .number()
-        .int(`must be a whole number from ${min} to ${max}`)
-        .min(min, `must be from ${min} to ${max}`)
-        .max(max, `must be from ${min} to ${max}`);
+const listOf = (allowed: readonly (string | number)[]) => allowed.join(", ");
 
-const apiSchema = z
-    .strictObject({
-        /** The Fly app name (global across Fly). */
-        appName: z
-            .string()
-            .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be 3–63 lowercase letters, digits or dashes"),
-        /** The Fly organization slug. */
-        org: z.string().min(1, "must not be empty").default("personal"),
-        /** The API image: `registry/repo:tag`, `registry/repo@sha256:…`, or both. */
-        image: z
-            .string()
-            .regex(IMAGE_REF, "must be an image reference like registry.fly.io/fpsgame-api:v1.2.3 or …@sha256:<64 hex>")
-            .refine(
-                (s) => /:[^/]+$/.test(s) || s.includes("@sha256:"),
-                "must carry a tag (:v1.2.3) or a digest (@sha256:…)",
-            ),
-        /** The region Fly treats as primary (min_machines_running applies there); must be in `regions`. */
-        primaryRegion: z.string().refine(oneOf(FLY_REGIONS), `must be a Fly region: ${listOf(FLY_REGIONS)}`),
-        /** Fly region code -> number of machines created there. Autostart wakes stopped ones as load rises. */
-        regions: z.record(z.string(), int(1, 20)),
-        autoscale: z
-            .strictObject({
-                /** Machines kept running when idle. */
-                minMachinesRunning: int(0, 20).default(1),
-                autostop: z.enum(["off", "stop", "suspend"], "must be one of off, stop, suspend").default("stop"),
-                autostart: z.boolean("must be true or false").default(true),
-            })
-            .default({ minMachinesRunning: 1, autostop: "stop", autostart: true }),
-        vm: z.strictObject({
-            cpuKind: z.enum(["shared", "performance"], "must be shared or performance").default("shared"),
-            cpus: z.union(
-                [z.literal(1), z.literal(2), z.literal(4), z.literal(6), z.literal(8), z.literal(16)],
-                "must be one of 1, 2, 4, 6, 8, 16",
-            ),
-            memoryMb: z.number().int("must be a whole number of MB"),
-        }),
-        /** The port the API listens on inside the machine. */
-        internalPort: int(1, 65535).default(8080),
-        /** WebSocket-friendly concurrency: counted in connections. */
-        concurrency: z
-            .strictObject({ softLimit: int(1, 100000), hardLimit: int(1, 100000) })
-            .default({ softLimit: 200, hardLimit: 250 }),
-        paths: z
-            .strictObject({
-                health: z.string().startsWith("/", "must start with /").default("/healthz"),
-                ready: z.string().startsWith("/", "must start with /").default("/readyz"),
-                metrics: z.string().startsWith("/", "must start with /").default("/metrics"),
-                websocket: z.string().startsWith("/", "must start with /").default("/ws"),
-            })
-            .default({ health: "/healthz", ready: "/readyz", metrics: "/metrics", websocket: "/ws" }),
-        checks: z
-            .strictObject({
-                interval: z.string().regex(DURATION, "must be a duration like 15s").default("15s"),
-                timeout: z.string().regex(DURATION, "must be a duration like 2s").default("2s"),
-                gracePeriod: z.string().regex(DURATION, "must be a duration like 10s").default("10s"),
-                /** How long a create or update waits for the machine's checks to pass. */
-                waitTimeoutSeconds: int(10, 1800).default(300),
-            })
-            .default({ interval: "15s", timeout: "2s", gracePeriod: "10s", waitTimeoutSeconds: 300 }),
-        /** Rolling updates: how many machines change at once. */
-        rollout: z
-            .strictObject({
-                maxParallel: int(1, 100).optional(),
-                fraction: z
-                    .number()
-                    .gt(0, "must be above 0 and at most 1")
-                    .max(1, "must be above 0 and at most 1")
-                    .optional(),
-            })
-            .refine(
-                (r) => !(r.maxParallel !== undefined && r.fraction !== undefined),
-                "set maxParallel or fraction, not both",
-            )
-            .default({}),
-        /** Plain, non-secret environment for the API. */
-        env: z.record(z.string().regex(ENV_KEY, "must be an UPPER_SNAKE_CASE name"), z.string()).default({}),
-        /** A custom domain: gets a certificate and becomes the public API URL. */
-        customDomain: z.string().regex(DNS_NAME, "must be a DNS name like api.example.com").optional(),
-    })
-    .superRefine((api, ctx) => {
-        for (const region of Object.keys(api.regions)) {
-            if (!oneOf(FLY_REGIONS)(region)) {
-                ctx.addIssue({
-                    code: "custom",
-                    path: ["regions", region],
-                    message: `"${region}" is not a Fly region; allowed: ${listOf(FLY_REGIONS)}`,
-                    input: region,
-                });
-            }
-        }
-        if (Object.keys(api.regions).length === 0) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["regions"],
-                message: "must name at least one region",
-                input: api.regions,
-            });
-        }
-        if (!(api.primaryRegion in api.regions)) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["primaryRegion"],
-                message: `must be one of the configured regions (${Object.keys(api.regions).join(", ")})`,
-                input: api.primaryRegion,
-            });
-        }
-        const counts = Object.entries(api.regions)
-            .filter(([, n]) => n >= 1) // a count below 1 is already reported
-            .sort((a, b) => a[1] - b[1]);
-        if (counts.length > 0 && api.autoscale.minMachinesRunning > counts[0][1]) {
-            const [region, count] = counts[0];
-            ctx.addIssue({
-                code: "custom",
-                path: ["autoscale", "minMachinesRunning"],
-                message: `must be at most the smallest region's machine count (${region} has ${count})`,
-                input: api.autoscale.minMachinesRunning,
-            });
-        }
-        const { cpuKind, cpus, memoryMb } = api.vm;
-        const lim = MEMORY_PER_CPU_MB[cpuKind];
-        const [lo, hi] = [lim.min * cpus, lim.max * cpus];
-        if (memoryMb < lo || memoryMb > hi || memoryMb % 256 !== 0) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["vm", "memoryMb"],
-                message: `is not allowed for ${cpus} ${cpuKind} CPU(s); allowed: a multiple of 256 from ${lo} to ${hi} MB`,
-                input: memoryMb,
-            });
-        }
-        if (api.concurrency.softLimit > api.concurrency.hardLimit) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["concurrency", "softLimit"],
-                message: `must not exceed hardLimit (${api.concurrency.hardLimit})`,
-                input: api.concurrency.softLimit,
-            });
-        }
-    });
+// Field builders: each gives its type error the same words as its format error, so a value of the
+// wrong type is told what is allowed, never zod's "expected string, received number".
+const text = (allowed: string) => z.string(allowed).min(1, allowed);
+const pattern = (re: RegExp, allowed: string) => z.string(allowed).regex(re, allowed);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+    z.enum(values, `must be one of ${listOf(values)}`);
+const flag = () => z.boolean("must be true or false");
+const int = (min: number, max: number) => {
+    const allowed = `must be a whole number from ${min} to ${max}`;
+    return z.number(allowed).int(allowed).min(min, allowed).max(max, allowed);
+};
+const DURATION_ALLOWED = "must be a Go duration above zero, such as 15s, 1.5s, 500ms or 1m30s";
+const duration = () => z.string(DURATION_ALLOWED).refine((v) => (parseGoDuration(v) ?? 0) > 0, DURATION_ALLOWED);
+const envKey = () => pattern(ENV_KEY, "must be an UPPER_SNAKE_CASE name");
+const urlPath = () => z.string("must be a path starting with /").startsWith("/", "must be a path starting with /");
+const cu = () => {
+    const allowed = `must be a number of compute units from ${NEON_CU.min} to ${NEON_CU.max}`;
+    return z.number(allowed).min(NEON_CU.min, allowed).max(NEON_CU.max, allowed);
+};
 
-const frontendSchema = z
-    .strictObject({
-        /** The Vercel project name. */
-        projectName: z
-            .string()
-            .regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "must be lowercase letters, digits, dots, dashes or underscores"),
-        framework: z.string().default("vite"),
-        gitRepository: z.strictObject({
-            type: z.enum(["github", "gitlab", "bitbucket"], "must be github, gitlab or bitbucket").default("github"),
-            repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"),
-            productionBranch: z.string().min(1).default("main"),
-        }),
-        /** The production domain, e.g. play.example.com. */
-        domain: z.string().regex(DNS_NAME, "must be a DNS name like play.example.com").optional(),
-        /** Env var names the frontend reads the API's URLs from. */
-        apiUrlEnvKey: z.string().regex(ENV_KEY, "must be an UPPER_SNAKE_CASE name").default("VITE_API_URL"),
-        wsUrlEnvKey: z.string().regex(ENV_KEY, "must be an UPPER_SNAKE_CASE name").default("VITE_WS_URL"),
-        /** Vercel targets that get the API URLs. */
-        envTargets: z
-            .array(z.enum(["production", "preview", "development"], "must be production, preview or development"))
-            .min(1, "must name at least one target")
-            .default(["production", "preview"]),
-    })
-    .refine((f) => f.apiUrlEnvKey !== f.wsUrlEnvKey, {
-        path: ["wsUrlEnvKey"],
-        message: "must differ from apiUrlEnvKey, or the API URL would be overwritten by the WebSocket URL",
-    });
+const FLY_REGION_ALLOWED = `must be a Fly region: ${listOf(FLY_REGIONS)}`;
+const UPSTASH_REGION_ALLOWED = `must be an Upstash region: ${listOf(UPSTASH_REGIONS)}`;
 
-const databaseSchema = z
-    .strictObject({
-        projectName: z.string().min(1, "must not be empty"),
-        regionId: z.string().refine(oneOf(NEON_REGIONS), `must be a Neon region: ${listOf(NEON_REGIONS)}`),
-        pgVersion: z
-            .union(
-                [z.literal(14), z.literal(15), z.literal(16), z.literal(17), z.literal(18)],
-                "must be one of 14, 15, 16, 17, 18",
-            )
-            .default(16),
-        /** Point-in-time recovery window. Neon caps it at 30 days. */
-        historyRetentionDays: int(0, 30).default(7),
-        autoscaling: z
-            .strictObject({
-                minCu: z.number().min(0.25, "must be at least 0.25").max(56, "must be at most 56"),
-                maxCu: z.number().min(0.25, "must be at least 0.25").max(56, "must be at most 56"),
-            })
-            .default({ minCu: 0.25, maxCu: 1 }),
-        /** Idle seconds before compute suspends (0 = Neon's default, -1 = never). */
-        suspendTimeoutSeconds: z
-            .number()
-            .int()
-            .min(-1, "must be -1, 0 or up to 604800")
-            .max(604800, "must be -1, 0 or up to 604800")
-            .default(0),
-        databaseName: z
-            .string()
-            .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier")
-            .default("fpsgame"),
-        ownerRole: z
-            .string()
-            .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier")
-            .default("fpsgame_owner"),
-        /** Refuse deletion of the database project (`protect`). On in prod. */
-        protect: z.boolean("must be true or false").default(true),
-        /** Migration version to hold the schema at: `latest`, or a number to roll back to. */
-        migrateTo: z
-            .union([z.literal("latest"), z.number().int().min(0)], 'must be "latest" or a migration number')
-            .default("latest"),
-    })
-    .superRefine((db, ctx) => {
-        if (db.autoscaling.maxCu < db.autoscaling.minCu) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["autoscaling", "maxCu"],
-                message: `must not be below minCu (${db.autoscaling.minCu})`,
-                input: db.autoscaling.maxCu,
-            });
-        }
-    });
+const apiSchema = z.strictObject({
+    /** The Fly app name (global across Fly). */
+    appName: pattern(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be 3–63 lowercase letters, digits or dashes"),
+    /** The Fly organization slug. */
+    org: text("must be a Fly organization slug, not empty").default("personal"),
+    /** The API image: `registry/repo:tag`, `registry/repo@sha256:…`, or both. */
+    image: pattern(IMAGE_REF, "must be an image reference like registry.fly.io/fpsgame-api:v1.2.3 or …@sha256:<64 hex>")
+        // A bare name would deploy whatever `latest` is at the time.
+        .refine(
+            (s) => /:[^/]+$/.test(s) || s.includes("@sha256:"),
+            "must carry a tag (:v1.2.3) or a digest (@sha256:…)",
+        ),
+    /** The region Fly treats as primary (min_machines_running applies there); must be in `regions`. */
+    primaryRegion: z.string(FLY_REGION_ALLOWED).refine(isFlyRegion, FLY_REGION_ALLOWED),
+    /** Fly region code -> number of machines created there. Autostart wakes stopped ones as load rises. */
+    regions: z.record(z.string(), int(1, 20), "must map Fly region codes to machine counts, like {sjc: 3, iad: 3}"),
+    autoscale: z
+        .strictObject({
+            /** Machines kept running when idle. */
+            minMachinesRunning: int(0, 20).default(1),
+            autostop: oneOf(["off", "stop", "suspend"]).default("stop"),
+            autostart: flag().default(true),
+        })
+        .default({ minMachinesRunning: 1, autostop: "stop", autostart: true }),
+    vm: z.strictObject({
+        cpuKind: oneOf(FLY_CPU_KINDS).default("shared"),
+        cpus: int(1, Math.max(...Object.values(FLY_CPU_COUNTS).flat())),
+        memoryMb: z.number("must be a whole number of MB").int("must be a whole number of MB"),
+    }),
+    /** The port the API listens on inside the machine. */
+    internalPort: int(1, 65535).default(8080),
+    /** WebSocket-friendly concurrency: counted in connections. */
+    concurrency: z
+        .strictObject({ softLimit: int(1, 100000), hardLimit: int(1, 100000) })
+        .default({ softLimit: 200, hardLimit: 250 }),
+    paths: z
+        .strictObject({
+            health: urlPath().default("/healthz"),
+            ready: urlPath().default("/readyz"),
+            metrics: urlPath().default("/metrics"),
+            websocket: urlPath().default("/ws"),
+        })
+        .default({ health: "/healthz", ready: "/readyz", metrics: "/metrics", websocket: "/ws" }),
+    checks: z
+        .strictObject({
+            interval: duration().default("15s"),
+            timeout: duration().default("2s"),
+            gracePeriod: duration().default("10s"),
+            /** How long a create or update waits for the machine's checks to pass. */
+            waitTimeoutSeconds: int(10, 1800).default(300),
+        })
+        .default({ interval: "15s", timeout: "2s", gracePeriod: "10s", waitTimeoutSeconds: 300 }),
+    /** Rolling updates: how many machines change at once. */
+    rollout: z
+        .strictObject({
+            maxParallel: int(1, 100).optional(),
+            fraction: z
+                .number("must be a number above 0 and at most 1")
+                .gt(0, "must be a number above 0 and at most 1")
+                .max(1, "must be a number above 0 and at most 1")
+                .optional(),
+        })
+        .default({}),
+    /** Plain, non-secret environment for the API. */
+    env: z
+        .record(
+            envKey(),
+            z.string("must be a string (quote numbers and booleans)"),
+            "must map env var names to strings",
+        )
+        .default({}),
+    /** A custom domain: gets a certificate and becomes the public API URL. */
+    customDomain: pattern(DNS_NAME, "must be a DNS name like api.example.com").optional(),
+});
 
-const redisSchema = z
-    .strictObject({
-        databaseName: z.string().min(1, "must not be empty"),
-        primaryRegion: z
-            .string()
-            .refine(oneOf(UPSTASH_REGIONS), `must be an Upstash region: ${listOf(UPSTASH_REGIONS)}`),
-        readRegions: z
-            .array(z.string().refine(oneOf(UPSTASH_REGIONS), `must be an Upstash region: ${listOf(UPSTASH_REGIONS)}`))
-            .default([]),
-        /** Evict keys when memory is full (game sessions are cache-like) instead of failing writes. */
-        eviction: z.boolean("must be true or false"),
-        /** Monthly budget cap in USD; Upstash throttles the database when it is reached. */
-        budgetUsd: int(1, 100000),
-        autoScale: z.boolean("must be true or false").default(false),
-    })
-    .superRefine((r, ctx) => {
-        if (r.readRegions.includes(r.primaryRegion)) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["readRegions"],
-                message: `must not include the primary region ${r.primaryRegion}`,
-                input: r.readRegions,
-            });
-        }
-    });
+const frontendSchema = z.strictObject({
+    /** The Vercel project name. */
+    projectName: pattern(
+        /^[a-z0-9][a-z0-9._-]{0,99}$/,
+        "must be lowercase letters, digits, dots, dashes or underscores",
+    ),
+    /** The Vercel framework preset, e.g. `vite` or `nextjs`. */
+    framework: text("must be a Vercel framework preset such as vite or nextjs").default("vite"),
+    gitRepository: z.strictObject({
+        type: oneOf(["github", "gitlab", "bitbucket"]).default("github"),
+        repo: pattern(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"),
+        productionBranch: text("must be a branch name, not empty").default("main"),
+    }),
+    /** The production domain, e.g. play.example.com. */
+    domain: pattern(DNS_NAME, "must be a DNS name like play.example.com").optional(),
+    /** Env var names the frontend reads the API's URLs from. */
+    apiUrlEnvKey: envKey().default("VITE_API_URL"),
+    wsUrlEnvKey: envKey().default("VITE_WS_URL"),
+    /** Vercel targets that get the API URLs. */
+    envTargets: z
+        .array(oneOf(["production", "preview", "development"]), "must be a list of production, preview, development")
+        .min(1, "must name at least one of production, preview, development")
+        .default(["production", "preview"]),
+});
+
+const databaseSchema = z.strictObject({
+    projectName: text("must be a Neon project name, not empty"),
+    regionId: z
+        .string(`must be a Neon region: ${listOf(NEON_REGIONS)}`)
+        .refine(
+            (v) => (NEON_REGIONS as readonly string[]).includes(v),
+            `must be a Neon region: ${listOf(NEON_REGIONS)}`,
+        ),
+    pgVersion: z
+        .union(
+            [z.literal(14), z.literal(15), z.literal(16), z.literal(17), z.literal(18)],
+            "must be one of 14, 15, 16, 17, 18",
+        )
+        .default(16),
+    /** Point-in-time recovery window. Neon caps it at 30 days. */
+    historyRetentionDays: int(0, 30).default(7),
+    autoscaling: z.strictObject({ minCu: cu(), maxCu: cu() }).default({ minCu: 0.25, maxCu: 1 }),
+    /** Idle seconds before compute suspends (0 = Neon's default, -1 = never). */
+    suspendTimeoutSeconds: z
+        .number("must be -1 (never), 0 (Neon's default) or a whole number of seconds up to 604800")
+        .int("must be -1 (never), 0 (Neon's default) or a whole number of seconds up to 604800")
+        .min(-1, "must be -1 (never), 0 (Neon's default) or a whole number of seconds up to 604800")
+        .max(604800, "must be -1 (never), 0 (Neon's default) or a whole number of seconds up to 604800")
+        .default(0),
+    databaseName: pattern(SQL_IDENTIFIER, "must be a lowercase SQL identifier").default("fpsgame"),
+    ownerRole: pattern(SQL_IDENTIFIER, "must be a lowercase SQL identifier").default("fpsgame_owner"),
+    /** Refuse deletion of the database project (`protect`). On in prod. */
+    protect: flag().default(true),
+    /** Migration version to hold the schema at: `latest`, or a number to roll back to. */
+    migrateTo: z
+        .union([z.literal("latest"), z.number().int().min(0)], 'must be "latest" or a migration number (0 or more)')
+        .default("latest"),
+});
+
+const redisSchema = z.strictObject({
+    databaseName: text("must be an Upstash database name, not empty"),
+    primaryRegion: z
+        .string(UPSTASH_REGION_ALLOWED)
+        .refine((v) => (UPSTASH_REGIONS as readonly string[]).includes(v), UPSTASH_REGION_ALLOWED),
+    readRegions: z
+        .array(
+            z
+                .string(UPSTASH_REGION_ALLOWED)
+                .refine((v) => (UPSTASH_REGIONS as readonly string[]).includes(v), UPSTASH_REGION_ALLOWED),
+            "must be a list of Upstash regions",
+        )
+        .refine((rs) => new Set(rs).size === rs.length, "must not name a region twice")
+        .default([]),
+    /** Evict keys when memory is full (game sessions are cache-like) instead of failing writes. */
+    eviction: flag(),
+    /** Monthly budget cap in USD; Upstash throttles the database when it is reached. */
+    budgetUsd: int(1, 100000),
+    autoScale: flag().default(false),
+});
 
 /** The plain (non-secret) part of the stack config, as written in `Pulumi.<stack>.yaml`. */
 export type ApiConfig = z.infer<typeof apiSchema>;
 export type FrontendConfig = z.infer<typeof frontendSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type RedisConfig = z.infer<typeof redisSchema>;
+
+// ------------------------------------------------------------------------------------------------
+// Checks across fields. Each runs when the fields it compares are valid, whatever else in the
+// section is wrong, so fixing one problem never uncovers another that was there all along.
+
+/** One problem found by a cross-field check: where, what, and (unless secret) the value shown. */
+interface CrossProblem {
+    path: (string | number)[];
+    message: string;
+    /** The value to show; omitted for credentials, which are never printed. */
+    input?: unknown;
+    secret?: boolean;
+}
+
+/** A cross-field check of one section: gets the section's values and whether a field is valid. */
+type CrossCheck<T> = (v: T, valid: (...paths: string[]) => boolean) => CrossProblem[];
+
+const apiChecks: CrossCheck<ApiConfig> = (api, valid) => {
+    const out: CrossProblem[] = [];
+    const regions = isPlainObject(api.regions) ? api.regions : undefined;
+    if (regions !== undefined) {
+        for (const region of Object.keys(regions).filter((r) => !isFlyRegion(r))) {
+            out.push({
+                path: ["regions", region],
+                message: `"${region}" is not a Fly region; allowed: ${listOf(FLY_REGIONS)}`,
+                input: regions[region],
+            });
+        }
+        if (Object.keys(regions).length === 0) {
+            out.push({ path: ["regions"], message: "must name at least one region, like {sjc: 3}", input: regions });
+        }
+        if (valid("primaryRegion") && Object.keys(regions).length > 0 && !(api.primaryRegion in regions)) {
+            out.push({
+                path: ["primaryRegion"],
+                message: `must be one of the configured regions (${Object.keys(regions).join(", ")})`,
+                input: api.primaryRegion,
+            });
+        }
+        // Compare against the counts that are themselves valid; the others are reported already.
+        const counts = Object.entries(regions)
+            .filter(([region]) => valid(`regions.${region}`))
+            .sort((a, b) => a[1] - b[1]);
+        if (valid("autoscale.minMachinesRunning") && counts.length > 0) {
+            const [region, count] = counts[0];
+            if (api.autoscale.minMachinesRunning > count) {
+                out.push({
+                    path: ["autoscale", "minMachinesRunning"],
+                    message: `must be at most the smallest region's machine count (${region} has ${count})`,
+                    input: api.autoscale.minMachinesRunning,
+                });
+            }
+        }
+    }
+    if (valid("vm.cpuKind", "vm.cpus")) {
+        const { cpuKind, cpus, memoryMb } = api.vm;
+        if (!isFlyCpuCount(cpuKind, cpus)) {
+            out.push({
+                path: ["vm", "cpus"],
+                message: `must be one of ${listOf(FLY_CPU_COUNTS[cpuKind])} for ${cpuKind} CPUs`,
+                input: cpus,
+            });
+        } else if (valid("vm.memoryMb") && !isFlyMemory(cpuKind, cpus, memoryMb)) {
+            const { min, max } = flyMemoryRangeMb(cpuKind, cpus);
+            out.push({
+                path: ["vm", "memoryMb"],
+                message: `is not allowed for ${cpus} ${cpuKind} CPU(s); allowed: a multiple of 256 from ${min} to ${max} MB`,
+                input: memoryMb,
+            });
+        }
+    }
+    if (valid("concurrency.softLimit", "concurrency.hardLimit")) {
+        const { softLimit, hardLimit } = api.concurrency;
+        if (softLimit > hardLimit) {
+            out.push({
+                path: ["concurrency", "softLimit"],
+                message: `must not exceed hardLimit (${hardLimit})`,
+                input: softLimit,
+            });
+        }
+    }
+    if (valid("checks.interval", "checks.timeout")) {
+        const { interval, timeout } = api.checks;
+        if ((parseGoDuration(timeout) ?? 0) >= (parseGoDuration(interval) ?? 0)) {
+            out.push({
+                path: ["checks", "timeout"],
+                message: `must be shorter than interval (${interval}), or one check would still run when the next starts`,
+                input: timeout,
+            });
+        }
+    }
+    if (valid("checks.gracePeriod", "checks.waitTimeoutSeconds")) {
+        const { gracePeriod, waitTimeoutSeconds } = api.checks;
+        if ((parseGoDuration(gracePeriod) ?? 0) >= waitTimeoutSeconds * 1e9) {
+            out.push({
+                path: ["checks", "gracePeriod"],
+                message:
+                    `must be shorter than waitTimeoutSeconds (${waitTimeoutSeconds}), or no machine could pass ` +
+                    `its first check before the deploy stops waiting`,
+                input: gracePeriod,
+            });
+        }
+    }
+    if (valid("rollout.maxParallel", "rollout.fraction")) {
+        if (api.rollout.maxParallel !== undefined && api.rollout.fraction !== undefined) {
+            out.push({ path: ["rollout"], message: "set maxParallel or fraction, not both", input: api.rollout });
+        }
+    }
+    const pathKeys = ["health", "ready", "metrics", "websocket"] as const;
+    pathKeys.forEach((key, i) => {
+        const earlier = pathKeys.slice(0, i).find((k) => valid(`paths.${k}`) && api.paths[k] === api.paths[key]);
+        if (earlier !== undefined && valid(`paths.${key}`)) {
+            out.push({ path: ["paths", key], message: `must differ from paths.${earlier}`, input: api.paths[key] });
+        }
+    });
+    if (isPlainObject(api.env)) {
+        for (const [key, value] of Object.entries(api.env)) {
+            if (isSecretEnvKey(key)) {
+                out.push({ path: ["env", key], message: plainEnvCredential(key), secret: true });
+            } else if (typeof value === "string" && hasCredentialsInUrl(value)) {
+                out.push({
+                    path: ["env", key],
+                    message:
+                        "must not embed a password in a URL: plain env is stored and shown in clear text; " +
+                        "pass it to the API as a secret from a secure config key (`pulumi config set --secret <key>`), as jwtSecret is",
+                    secret: true,
+                });
+            }
+        }
+    }
+    return out;
+};
+
+/** Where a credential found in `api.env` belongs instead. */
+function plainEnvCredential(key: string): string {
+    const why = `is a credential (${SECRET_ENV_KEY_RULE}) and plain env is stored and shown in clear text`;
+    switch (key.toUpperCase()) {
+        case "JWT_SECRET":
+            return `${why}: remove it and set the secure key ${CONFIG_NAMESPACE}:jwtSecret instead (\`pulumi config set --secret jwtSecret\`); the program passes it to the API as the Fly secret JWT_SECRET`;
+        case "DATABASE_URL":
+            return `${why}: remove it; the program sets DATABASE_URL as a Fly secret from the Neon database (\`${CONFIG_NAMESPACE}:database\`)`;
+        case "REDIS_URL":
+            return `${why}: remove it; the program sets REDIS_URL as a Fly secret from the Upstash database (\`${CONFIG_NAMESPACE}:redis\`)`;
+        default:
+            return `${why}: keep it in a secure config key (\`pulumi config set --secret <key>\`) that the program passes to the API as a Fly secret, as it does ${CONFIG_NAMESPACE}:jwtSecret`;
+    }
+}
+
+const frontendChecks: CrossCheck<FrontendConfig> = (f, valid) => {
+    const out: CrossProblem[] = [];
+    if (valid("apiUrlEnvKey", "wsUrlEnvKey") && f.apiUrlEnvKey === f.wsUrlEnvKey) {
+        out.push({
+            path: ["wsUrlEnvKey"],
+            message: "must differ from apiUrlEnvKey, or the API URL would be overwritten by the WebSocket URL",
+            input: f.wsUrlEnvKey,
+        });
+    }
+    const prefix = valid("framework") ? PUBLIC_ENV_PREFIXES[f.framework] : undefined;
+    for (const key of ["apiUrlEnvKey", "wsUrlEnvKey"] as const) {
+        if (prefix !== undefined && valid(key) && !f[key].startsWith(prefix)) {
+            out.push({
+                path: [key],
+                message: `must start with ${prefix}, or ${f.framework} (the framework) keeps it out of the browser bundle`,
+                input: f[key],
+            });
+        }
+    }
+    return out;
+};
+
+const databaseChecks: CrossCheck<DatabaseConfig> = (db, valid) => {
+    const out: CrossProblem[] = [];
+    if (valid("autoscaling.minCu", "autoscaling.maxCu")) {
+        const { minCu, maxCu } = db.autoscaling;
+        if (maxCu < minCu) {
+            out.push({ path: ["autoscaling", "maxCu"], message: `must not be below minCu (${minCu})`, input: maxCu });
+        } else if (maxCu - minCu > NEON_CU.maxAutoscalingRange) {
+            out.push({
+                path: ["autoscaling", "maxCu"],
+                message: `must be at most ${NEON_CU.maxAutoscalingRange} CU above minCu (${minCu}): Neon's widest autoscaling range`,
+                input: maxCu,
+            });
+        }
+    }
+    return out;
+};
+
+const redisChecks: CrossCheck<RedisConfig> = (r, valid) => {
+    if (valid("primaryRegion", "readRegions") && r.readRegions.includes(r.primaryRegion)) {
+        return [
+            {
+                path: ["readRegions"],
+                message: `must not include the primary region ${r.primaryRegion}`,
+                input: r.readRegions,
+            },
+        ];
+    }
+    return [];
+};
+
+const sections = {
+    api: { schema: apiSchema, checks: apiChecks },
+    frontend: { schema: frontendSchema, checks: frontendChecks },
+    database: { schema: databaseSchema, checks: databaseChecks },
+    redis: { schema: redisSchema, checks: redisChecks },
+} as const;
+type Section = keyof typeof sections;
 
 /** The validated stack config. Secrets are whatever secret wrapper the caller passed in. */
 export interface StackConfig<S> {
@@ -362,9 +454,12 @@ export interface RawStackConfig<S> {
     database?: unknown;
     redis?: unknown;
     jwtSecret?: S;
+    /**
+     * Every key set under the project's namespace in the stack (without the `fpsgame-infra:`
+     * prefix), so that unknown ones are reported. Not checked when omitted.
+     */
+    keys?: readonly string[];
 }
-
-const sections = { api: apiSchema, frontend: frontendSchema, database: databaseSchema, redis: redisSchema } as const;
 
 /** Thrown when the stack config is invalid; `problems` holds one line per problem. */
 export class StackConfigError extends Error {
@@ -384,21 +479,25 @@ export class StackConfigError extends Error {
  */
 export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
     const problems: string[] = [];
-    const parsed: Partial<Record<keyof typeof sections, unknown>> = {};
-    for (const [key, schema] of Object.entries(sections) as [keyof typeof sections, z.ZodType][]) {
+    for (const key of raw.keys ?? []) {
+        if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+            problems.push(
+                `${CONFIG_NAMESPACE}:${key}: unknown key${didYouMean(key, CONFIG_KEYS, `${CONFIG_NAMESPACE}:`)}; the project's keys are: ${CONFIG_KEYS.join(", ")}`,
+            );
+        }
+    }
+    const parsed: Partial<Record<Section, unknown>> = {};
+    for (const key of Object.keys(sections) as Section[]) {
         const value = raw[key];
         if (value === undefined) {
             problems.push(`${CONFIG_NAMESPACE}:${key}: missing; it is required (see Pulumi.yaml for its fields)`);
             continue;
         }
-        const result = schema.safeParse(value);
-        if (result.success) {
+        const result = validateSection(key, value);
+        if (result.problems.length === 0) {
             parsed[key] = result.data;
-        } else {
-            for (const issue of result.error.issues) {
-                problems.push(...describeIssue(key, value, issue));
-            }
         }
+        problems.push(...result.problems);
     }
     if (raw.jwtSecret === undefined) {
         problems.push(
@@ -406,7 +505,7 @@ export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
         );
     }
     if (problems.length > 0) {
-        throw new StackConfigError(problems);
+        throw new StackConfigError([...new Set(problems)]);
     }
     return {
         api: parsed.api as ApiConfig,
@@ -417,18 +516,131 @@ export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
     };
 }
 
+/** Parses one section: its fields, then every cross-field check whose fields are valid. */
+function validateSection(section: Section, value: unknown): { data: unknown; problems: string[] } {
+    const { schema, checks } = sections[section];
+    const checked = (schema as z.ZodType).superRefine(
+        (v, ctx) => {
+            const issues = ctx.issues.filter((i) => i.code !== "unrecognized_keys");
+            const valid = (...paths: string[]) =>
+                paths.every((p) => {
+                    const target = p.split(".");
+                    return !issues.some((i) => {
+                        const at = (i.path ?? []).map(String);
+                        const n = Math.min(at.length, target.length);
+                        return at.slice(0, n).every((s, k) => s === target[k]);
+                    });
+                });
+            for (const problem of (checks as unknown as CrossCheck<unknown>)(v, valid)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: problem.path,
+                    message: problem.message,
+                    input: problem.input,
+                    params: { secret: problem.secret === true },
+                });
+            }
+        },
+        // Run even when fields failed: each check asks `valid` about the fields it compares.
+        { when: (payload) => isPlainObject(payload.value) },
+    );
+    const result = checked.safeParse(value, { error: inOurWords, reportInput: true });
+    if (result.success) {
+        return { data: result.data, problems: [] };
+    }
+    return { data: undefined, problems: result.error.issues.flatMap((issue) => describeIssue(section, value, issue)) };
+}
+
+/**
+ * The message of an issue no field gave its own words to: what is allowed, never zod's default
+ * ("Invalid input: expected string, received number").
+ */
+function inOurWords(issue: z.core.$ZodRawIssue): string {
+    switch (issue.code) {
+        case "invalid_type":
+            return `must be ${TYPE_WORDS[issue.expected] ?? `a ${issue.expected}`}`;
+        case "too_small":
+            return `must be at least ${String(issue.minimum)}`;
+        case "too_big":
+            return `must be at most ${String(issue.maximum)}`;
+        case "invalid_value":
+            return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+        case "not_multiple_of":
+            return `must be a multiple of ${String(issue.divisor)}`;
+        default:
+            return "is not an allowed value (see Pulumi.yaml for this key)";
+    }
+}
+
+const TYPE_WORDS: Record<string, string> = {
+    string: "a string",
+    number: "a number",
+    int: "a whole number",
+    boolean: "true or false",
+    object: "a mapping of keys to values",
+    record: "a mapping of keys to values",
+    array: "a list",
+};
+
 function describeIssue(section: string, root: unknown, issue: z.core.$ZodIssue): string[] {
-    const path = [section, ...issue.path.map(String)];
+    const key = configKey(section, issue.path);
     if (issue.code === "unrecognized_keys") {
         const known = Object.keys(knownKeysAt(section, issue.path));
         return issue.keys.map(
-            (k) => `${CONFIG_NAMESPACE}:${[...path, k].join(".")}: unknown key; allowed keys here: ${known.join(", ")}`,
+            (k) =>
+                `${configKey(section, [...issue.path, k])}: unknown key${didYouMean(k, known)}; allowed keys here: ${known.join(", ")}`,
         );
     }
+    let message = issue.message;
+    if (issue.code === "invalid_type" && issue.expected === "object") {
+        // A section or nested object given as something else: list what it holds.
+        const known = Object.keys(knownKeysAt(section, issue.path));
+        if (known.length > 0) message = `must be a mapping with the keys: ${known.join(", ")}`;
+    }
     const value = valueAt(root, issue.path);
-    const shown = value === undefined ? "missing" : `${JSON.stringify(value)}`;
-    // zod's own type messages read "Invalid input: expected number, received string"; ours say what is allowed.
-    return [`${CONFIG_NAMESPACE}:${path.join(".")} = ${shown}: ${issue.message}`];
+    if (value === undefined && issue.code === "custom" && issue.input !== undefined) {
+        // A cross-field check tripped over a default the stack file does not spell out.
+        return [`${key} = ${shown(issue.input)} (the default): ${message}`];
+    }
+    if (value === undefined) {
+        return [`${key}: missing; it is required and ${message}`];
+    }
+    const envName =
+        section === "api" && issue.path.length === 2 && issue.path[0] === "env" ? String(issue.path[1]) : "";
+    if ((issue.code === "custom" && issue.params?.secret === true) || isSecretEnvKey(envName)) {
+        return [`${key}: ${message}`]; // the value is a credential: never printed
+    }
+    return [`${key} = ${shown(value)}: ${message}`];
+}
+
+/** `fpsgame-infra:redis.readRegions[0]`: the key as `pulumi config set --path` takes it. */
+function configKey(section: string, path: PropertyKey[]): string {
+    const tail = path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+    return `${CONFIG_NAMESPACE}:${section}${tail}`;
+}
+
+/** A value as JSON, shortened past {@link MAX_SHOWN_VALUE_CHARS} characters with its full length. */
+export function shown(value: unknown): string {
+    // A URL with a password is a credential wherever it was typed: show that it is one, not what it is.
+    const json =
+        JSON.stringify(value, (_k, v: unknown) =>
+            typeof v === "string" && hasCredentialsInUrl(v) ? "<a URL with a password, not shown>" : v,
+        ) ?? String(value);
+    if (json.length <= MAX_SHOWN_VALUE_CHARS) return json;
+    return `${json.slice(0, MAX_SHOWN_VALUE_CHARS)}… (${json.length} characters)`;
+}
+
+/** ` (did you mean X?)` when one of `known` is within a couple of edits of `key`, else "". */
+function didYouMean(key: string, known: readonly string[], prefix = ""): string {
+    const best = known.map((k) => ({ k, d: leven(key.toLowerCase(), k.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
+    if (best === undefined) return "";
+    // One edit for short keys, two (a swapped pair of letters) or a third of the length for longer ones.
+    const limit = best.k.length <= 3 ? 1 : Math.max(2, Math.floor(best.k.length / 3));
+    return best.d <= limit ? ` (did you mean ${prefix}${best.k}?)` : "";
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function valueAt(root: unknown, path: PropertyKey[]): unknown {
@@ -441,7 +653,7 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
 }
 
 function knownKeysAt(section: string, path: PropertyKey[]): Record<string, unknown> {
-    let schema: z.ZodType = sections[section as keyof typeof sections];
+    let schema: z.ZodType = sections[section as Section].schema;
     for (const p of [...path]) {
         schema = unwrap(schema);
         const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;

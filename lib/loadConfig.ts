@@ -4,7 +4,8 @@ import { CONFIG_NAMESPACE, parseStackConfig, StackConfig, StackConfigError } fro
 /**
  * Reads the stack's config through Pulumi and validates it. Secrets are read with
  * `getSecret`, so they stay secret outputs from here on; a missing one is reported with
- * every other problem instead of failing alone.
+ * every other problem instead of failing alone. The names of every key set under the
+ * namespace go along, so a key the project does not know (a typo) is reported too.
  */
 export function loadStackConfig(): StackConfig<pulumi.Output<string>> {
     const cfg = new pulumi.Config(CONFIG_NAMESPACE);
@@ -15,6 +16,9 @@ export function loadStackConfig(): StackConfig<pulumi.Output<string>> {
             database: cfg.getObject("database"),
             redis: cfg.getObject("redis"),
             jwtSecret: cfg.getSecret("jwtSecret"),
+            keys: Object.keys(pulumi.runtime.allConfig())
+                .filter((k) => k.startsWith(`${CONFIG_NAMESPACE}:`))
+                .map((k) => k.slice(CONFIG_NAMESPACE.length + 1)),
         });
     } catch (err) {
         // A RunError ends the program with its message alone: the operator needs the list of

@@ -13,7 +13,7 @@ import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { FLY_REGIONS } from "../lib/config";
+import { FLY_REGIONS } from "../lib/facts/fly";
 import { localStackEnv, REPO_ROOT } from "./stackEnv";
 import { ensureLocalCloud } from "./control";
 import { ThrowawayStack } from "./throwawayStack";

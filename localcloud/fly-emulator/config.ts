@@ -13,6 +13,8 @@ export interface Guest {
     memory_mb: number;
 }
 
+// The emulator plays Fly, so it keeps its own copy of Fly's guest limits instead of importing
+// lib/facts/fly.ts; localcloud/tests/fly-emulator-facts.test.ts holds the two equal.
 const SHARED_CPUS = [1, 2, 4, 6, 8];
 const PERFORMANCE_CPUS = [1, 2, 4, 6, 8, 10, 12, 14, 16];
 

@@ -142,6 +142,8 @@ export function rfc3339(ms: number = Date.now()): string {
 // Go durations
 // ---------------------------------------------------------------------------------------------
 
+// Its own copy of lib/facts/durations.ts (the emulator shares none of our understanding of Fly);
+// localcloud/tests/fly-emulator-facts.test.ts holds the two equal.
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Parses a Go duration string (`"15s"`, `"1m30s"`, `"500ms"`) into nanoseconds; `undefined` if malformed. */

@@ -16,6 +16,9 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
+// The key and value Pulumi's wire format uses to mark a secret, from the pack's own SDK (the module
+// `@pulumi/policy` itself reads them from), so the pack needs no copy and no import from outside it.
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
 export type {
     PolicyConfigSchema,
@@ -50,7 +53,9 @@ export const Types = {
 /**
  * Env var names that hold credentials: `*_SECRET`, `*_TOKEN`, `*_KEY`, anything with
  * `PASSWORD`, and the connection strings `DATABASE_URL` and `REDIS_URL` (which embed a
- * password). Regular expressions, matched case-insensitively against the whole key.
+ * password). Regular expressions, matched case-insensitively against the whole key. The pack's
+ * copy of `SECRET_ENV_KEY_PATTERNS` in the repository's `lib/facts/secrets.ts`, which the stack
+ * config applies to `api.env`; `tests/policies/facts-parity.test.ts` holds the two equal.
  */
 export const DEFAULT_SECRET_KEY_PATTERNS: string[] = [
     "(^|_)SECRET$",
@@ -74,17 +79,13 @@ export function isSecretKey(key: string, patterns: readonly string[]): boolean {
     return patterns.some((p) => new RegExp(p, "i").test(key));
 }
 
-/** A URL with `user:password@` in it. */
+/** A URL with `user:password@` in it (the same rule as `lib/facts/secrets.ts`; a parity test holds them equal). */
 const CREDENTIALS_IN_URL = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
 
 /** Whether `value` is a URL that carries a password (`scheme://user:password@host`). */
 export function hasCredentialsInUrl(value: string): boolean {
     return CREDENTIALS_IN_URL.test(value);
 }
-
-/** The key and value Pulumi's wire format uses to mark a secret (`@pulumi/pulumi/runtime/rpc`). */
-const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SPECIAL_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /**
  * The plain value behind a possibly secret value.
@@ -102,7 +103,7 @@ export function unwrapSecret(value: unknown): unknown {
     for (;;) {
         if (v === null || typeof v !== "object") return v;
         const o = v as Record<string, unknown>;
-        if (o[SPECIAL_SIG_KEY] === SPECIAL_SECRET_SIG) {
+        if (o[specialSigKey] === specialSecretSig) {
             v = o.value;
         } else if (o.constructor?.name === "Secret" && "value" in o) {
             v = o.value;

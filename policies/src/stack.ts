@@ -33,10 +33,10 @@ export interface FlyCostConfig {
 }
 
 /**
- * Approximate Fly list prices (fly.io/docs/about/pricing, 2025): shared-cpu-1x with 256 MB is
- * $1.94/month and memory is $5/GB/month, which leaves ~$0.00095 per shared CPU-hour;
- * performance-1x with 2 GB is ~$31/month, ~$0.0295 per performance CPU-hour. Update them here
- * and in `config/*.json` when Fly's prices change.
+ * Approximate Fly list prices: the pack's copy of `FLY_PRICES` in the repository's
+ * `lib/facts/prices.ts` (the pack ships alone, so it imports nothing from outside `policies/`).
+ * When Fly's prices change, change them there, here and in `config/*.json`:
+ * `tests/policies/facts-parity.test.ts` fails until the three agree.
  */
 export const DEFAULT_FLY_PRICES: Record<string, CpuKindPrice> = {
     shared: { cpuHourUsd: 0.00095, gbHourUsd: 0.00685 },

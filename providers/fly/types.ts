@@ -7,6 +7,7 @@
  * Type tokens: `fly:index:App`, `fly:index:AppSecrets`, `fly:index:Machine`,
  * `fly:index:IpAddress`, `fly:index:Certificate`.
  */
+import type { FlyCpuKind } from "../../lib/facts/fly";
 
 /** The Fly package name and the version of the provider plugin in `providers/fly`. */
 export const FLY_PACKAGE = "fly";
@@ -53,7 +54,8 @@ export interface AppSecretsOutputs extends AppSecretsInputs {
     names: string[];
 }
 
-export type CpuKind = "shared" | "performance";
+/** A Fly CPU kind; the list lives in `lib/facts/fly.ts`. */
+export type CpuKind = FlyCpuKind;
 
 export interface Guest {
     cpuKind: CpuKind;

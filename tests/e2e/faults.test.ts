@@ -11,6 +11,8 @@ const stack = new E2EStack("faults");
 
 beforeAll(async () => {
     await stack.init();
+    // The checks test below waits only 10 s; the config refuses a grace period the wait cannot outlast.
+    await stack.configSet("api.checks.gracePeriod", "2s");
     await stack.upOk();
 });
 afterAll(async () => {

@@ -9,16 +9,9 @@ import { checkIp, diffIp } from "../../providers/fly/provider/ip";
 import { checkMachine, diffMachine, managedView, toMachineConfig } from "../../providers/fly/provider/machine";
 import { FlyProvider, typeOfUrn } from "../../providers/fly/provider/provider";
 import { checkSecrets, diffSecrets } from "../../providers/fly/provider/secrets";
-import {
-    deepEqual,
-    formatGoDuration,
-    parseGoDuration,
-    SECRET_SIG,
-    SECRET_SIG_KEY,
-    UNKNOWN,
-    unwrapSecrets,
-    wrapSecret,
-} from "../../providers/fly/provider/values";
+import { FLY_REGIONS } from "../../lib/facts/fly";
+import { SECRET_SIG, SECRET_SIG_KEY, UNKNOWN } from "../../lib/facts/sentinels";
+import { deepEqual, unwrapSecrets, wrapSecret } from "../../providers/fly/provider/values";
 import { MachineInputs } from "../../providers/fly/types";
 
 const secret = <T>(value: T) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
@@ -275,7 +268,7 @@ describe("check", () => {
             "services[0].concurrency.type",
         ]);
         expect(reasons(result)).toEqual([
-            'region must be a Fly region code of three lowercase letters, such as "iad", "fra" or "syd"; got "US-East"',
+            `region must be a Fly region: ${FLY_REGIONS.join(", ")}; got "US-East"`,
             "guest.memoryMb must be a multiple of 256 from 256 to 2048 MB for 1 shared CPU; got 300",
             'services[0].concurrency.type must be one of "connections", "requests"; got "sessions"',
         ]);
@@ -409,15 +402,6 @@ describe("MachineConfig translation", () => {
         expect(deepEqual(managedView(sent), managedView(answered))).toBe(true);
         answered.services[0].autostop = true;
         expect(deepEqual(managedView(sent), managedView(answered))).toBe(false);
-    });
-
-    test("Go durations", () => {
-        expect(parseGoDuration("1m30s")).toBe(90e9);
-        expect(parseGoDuration("500ms")).toBe(5e8);
-        expect(parseGoDuration("15 s")).toBeUndefined();
-        expect(formatGoDuration(90e9)).toBe("1m30s");
-        expect(formatGoDuration(2e9)).toBe("2s");
-        expect(formatGoDuration(5e8)).toBe("500ms");
     });
 
     test("secret helpers", () => {

@@ -14,7 +14,8 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import { FlyEmulator, startFlyEmulator } from "../../localcloud/fly-emulator/server";
-import { SECRET_SIG, SECRET_SIG_KEY } from "../../providers/fly/provider/values";
+import { FLY_REGIONS } from "../../lib/facts/fly";
+import { SECRET_SIG, SECRET_SIG_KEY } from "../../lib/facts/sentinels";
 import { FlyTypes } from "../../providers/fly/types";
 
 const TOKEN = "plugin-test-token-b81e";
@@ -144,9 +145,7 @@ describe("pulumi-resource-fly over gRPC", () => {
 
     test("check returns failures and keeps secret inputs wrapped", async () => {
         const res = await check(FlyTypes.Machine, "m", { ...machine("iad"), region: "Iad" });
-        expect(res.failures).toEqual([
-            'region must be a Fly region code of three lowercase letters, such as "iad", "fra" or "syd"; got "Iad"',
-        ]);
+        expect(res.failures).toEqual([`region must be a Fly region: ${FLY_REGIONS.join(", ")}; got "Iad"`]);
         expect((res.inputs.env as Record<string, unknown>).API_KEY).toEqual(secret("not-really-secret-but-wrapped"));
     });
 

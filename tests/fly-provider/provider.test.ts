@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { FlyEmulator, startFlyEmulator } from "../../localcloud/fly-emulator/server";
 import { FlyClient, MISSING_TOKEN_MESSAGE } from "../../providers/fly/provider/client";
 import { FlyProvider, FlyProviderOptions } from "../../providers/fly/provider/provider";
-import { SECRET_SIG, SECRET_SIG_KEY, UNKNOWN } from "../../providers/fly/provider/values";
+import { SECRET_SIG, SECRET_SIG_KEY, UNKNOWN } from "../../lib/facts/sentinels";
 import { FlyTypes, MachineInputs } from "../../providers/fly/types";
 
 const TOKEN = "fly-test-token-3f9c2a7d";

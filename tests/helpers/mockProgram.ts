@@ -11,10 +11,9 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { SECRET_SIG, SECRET_SIG_KEY } from "../../lib/facts/sentinels";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
-
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 export interface RecordedResource {
     type: string;
@@ -73,7 +72,7 @@ function unwrapSecrets(value: unknown, at: string, secretPaths: string[]): unkno
     if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${at}[${i}]`, secretPaths));
     if (value && typeof value === "object") {
         const obj = value as Record<string, unknown>;
-        if (obj[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") {
+        if (obj[SECRET_SIG_KEY] === SECRET_SIG) {
             secretPaths.push(at);
             return unwrapSecrets(obj.value, at, []);
         }

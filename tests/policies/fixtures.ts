@@ -2,14 +2,12 @@
  * Happy-path resources as the fpsgame program declares them (prod sizes). Each test takes one,
  * changes one field, and expects exactly the violation that field causes.
  */
+import { SECRET_SIG, SECRET_SIG_KEY } from "../../lib/facts/sentinels";
 import { Types } from "../../policies/src";
 import type { TestResource } from "./harness";
 
 /** The secret marker Pulumi's wire format and mocks use: `{ [SIG]: SECRET, value }`. */
-export const secretWire = (value: unknown) => ({
-    "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-    value,
-});
+export const secretWire = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
 
 /** A `@pulumi/policy` `Secret`, as remediations and secret-preserving proxies hold it. */
 export class Secret {

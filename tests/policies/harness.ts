@@ -9,9 +9,15 @@ import type { FpsPolicy, ResourceValidationArgs, StackValidationArgs } from "../
 
 // From the pack's own node_modules: the root project does not depend on @pulumi/policy.
 const proxy = require.resolve("@pulumi/policy/proxy", { paths: [path.join(__dirname, "../../policies")] });
-const sdk = require(proxy) as { unknownCheckingProxy<T>(p: T): T; UnknownValueError: new () => Error };
+const sdk = require(proxy) as {
+    unknownCheckingProxy<T>(p: T): T;
+    UnknownValueError: new () => Error;
+    unknownNumberValue: string;
+};
 /** What reading an unknown (preview-time) value throws; the SDK turns it into an advisory note. */
 export const UnknownValueError = sdk.UnknownValueError;
+/** The policy SDK's sentinel for a number not known yet (strings use Pulumi's `UNKNOWN`). */
+export const UNKNOWN_NUMBER = sdk.unknownNumberValue;
 
 /** A resource: its inputs (resource policies) or its state (stack policies), unproxied. */
 export type TestResource = {

@@ -2,6 +2,7 @@
  * The pack as a whole: every policy a module exports is registered, names and texts follow
  * the house style, schemas are well-formed, and unknown preview values reach the SDK.
  */
+import { UNKNOWN } from "../../lib/facts/sentinels";
 import * as common from "../../policies/src/common";
 import * as fly from "../../policies/src/fly";
 import { allPolicies, FpsPolicy } from "../../policies/src";
@@ -10,7 +11,7 @@ import * as stack from "../../policies/src/stack";
 import * as upstash from "../../policies/src/upstash";
 import * as vercel from "../../policies/src/vercel";
 import { machine, machineWithService, prodMachines } from "./fixtures";
-import { configFor, UnknownValueError, validate } from "./harness";
+import { configFor, UNKNOWN_NUMBER, UnknownValueError, validate } from "./harness";
 import { check } from "./schemaCheck";
 
 const modules = { common, fly, neon, stack, upstash, vercel };
@@ -104,11 +105,9 @@ describe("allPolicies", () => {
 describe("unknown values during preview", () => {
     // The engine passes unknown outputs as sentinels; the proxy throws UnknownValueError on read,
     // and the SDK turns that into an advisory "can't run policy during preview". Policies let it through.
-    const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-    const UNKNOWN_NUMBER = "3eeb2bf0-c639-47a8-9e75-3b44932eb421";
 
     it("lets UnknownValueError out of a resource policy", async () => {
-        const m = machine("sjc", 1, { image: UNKNOWN_STRING });
+        const m = machine("sjc", 1, { image: UNKNOWN });
         await expect(validate(fly.flyImageDigest, m)).rejects.toBeInstanceOf(UnknownValueError);
     });
 
@@ -118,7 +117,7 @@ describe("unknown values during preview", () => {
     });
 
     it("lets UnknownValueError out of a stack policy", async () => {
-        const machines = [...prodMachines(), machine("ams", 1, { region: UNKNOWN_STRING })];
+        const machines = [...prodMachines(), machine("ams", 1, { region: UNKNOWN })];
         await expect(validate(fly.flyMinRegions, machines)).rejects.toBeInstanceOf(UnknownValueError);
     });
 });

@@ -2,8 +2,13 @@
  * Bad stack config is refused before any resource exists, with an error that names the key,
  * the value and what is allowed, and every problem is reported at once.
  */
-import { FLY_REGIONS, parseStackConfig, RawStackConfig, StackConfigError, UPSTASH_REGIONS } from "../../lib/config";
-import { readStackConfig } from "../helpers/mockProgram";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, parseStackConfig, RawStackConfig, StackConfigError } from "../../lib/config";
+import { FLY_REGIONS } from "../../lib/facts/fly";
+import { UPSTASH_REGIONS } from "../../lib/facts/upstash";
+import { readStackConfig, REPO_ROOT, runProgram } from "../helpers/mockProgram";
 
 type Raw = RawStackConfig<string> & {
     api: Record<string, unknown>;
@@ -44,7 +49,12 @@ test("the prod file parses, with defaults filled in", () => {
 });
 
 const flyRegions = FLY_REGIONS.join(", ");
-const cases: [string, (c: Raw) => void, string][] = [
+const apiKeys =
+    "appName, org, image, primaryRegion, regions, autoscale, vm, internalPort, concurrency, paths, checks, rollout, env, customDomain";
+const projectKeys = "api, frontend, database, redis, jwtSecret, flyApiToken, localCloud";
+const credentialRule =
+    "names ending in _SECRET, _TOKEN or _KEY, containing PASSWORD, and DATABASE_URL and REDIS_URL hold credentials";
+const cases: [string, (c: Raw) => void, string | string[]][] = [
     [
         "a region Fly does not have",
         (c) => (c.api.regions = { sjc: 3, xyz: 2 }),
@@ -53,12 +63,12 @@ const cases: [string, (c: Raw) => void, string][] = [
     [
         "a machine count above 20",
         (c) => (c.api.regions = { sjc: 21, iad: 3 }),
-        "fpsgame-infra:api.regions.sjc = 21: must be from 1 to 20",
+        "fpsgame-infra:api.regions.sjc = 21: must be a whole number from 1 to 20",
     ],
     [
         "a machine count of 0",
         (c) => (c.api.regions = { sjc: 0, iad: 3 }),
-        "fpsgame-infra:api.regions.sjc = 0: must be from 1 to 20",
+        "fpsgame-infra:api.regions.sjc = 0: must be a whole number from 1 to 20",
     ],
     [
         "minMachinesRunning above the smallest region",
@@ -78,7 +88,7 @@ const cases: [string, (c: Raw) => void, string][] = [
     [
         "a CPU count Fly does not offer",
         (c) => (c.api.vm = { cpuKind: "shared", cpus: 3, memoryMb: 768 }),
-        "fpsgame-infra:api.vm.cpus = 3: must be one of 1, 2, 4, 6, 8, 16",
+        "fpsgame-infra:api.vm.cpus = 3: must be one of 1, 2, 4, 6, 8 for shared CPUs",
     ],
     [
         "an image without tag or digest",
@@ -103,7 +113,7 @@ const cases: [string, (c: Raw) => void, string][] = [
     [
         "a typo in a key",
         (c) => (c.api.regoins = { sjc: 1 }),
-        "fpsgame-infra:api.regoins: unknown key; allowed keys here: appName, org, image, primaryRegion, regions, autoscale, vm, internalPort, concurrency, paths, checks, rollout, env, customDomain",
+        "fpsgame-infra:api.regoins: unknown key (did you mean regions?); allowed keys here: appName, org, image, primaryRegion, regions, autoscale, vm, internalPort, concurrency, paths, checks, rollout, env, customDomain",
     ],
     [
         "an Upstash primary region outside its list",
@@ -128,7 +138,7 @@ const cases: [string, (c: Raw) => void, string][] = [
     [
         "history retention beyond Neon's 30 days",
         (c) => (c.database.historyRetentionDays = 45),
-        "fpsgame-infra:database.historyRetentionDays = 45: must be from 0 to 30",
+        "fpsgame-infra:database.historyRetentionDays = 45: must be a whole number from 0 to 30",
     ],
     [
         "a missing secret",
@@ -150,12 +160,176 @@ const cases: [string, (c: Raw) => void, string][] = [
         (c) => (c.api.rollout = { maxParallel: 2, fraction: 0.5 }),
         'fpsgame-infra:api.rollout = {"maxParallel":2,"fraction":0.5}: set maxParallel or fraction, not both',
     ],
+    // Wrong types and shapes, told in the project's words (never zod's "Invalid input: expected …").
+    [
+        "a port given as a string",
+        (c) => (c.api.internalPort = "8080"),
+        'fpsgame-infra:api.internalPort = "8080": must be a whole number from 1 to 65535',
+    ],
+    [
+        "a whole section given as a string",
+        (c) => ((c as RawStackConfig<string>).redis = "fpsgame-prod"),
+        'fpsgame-infra:redis = "fpsgame-prod": must be a mapping with the keys: databaseName, primaryRegion, readRegions, eviction, budgetUsd, autoScale',
+    ],
+    [
+        "a nested object given as a number",
+        (c) => (c.api.vm = 2),
+        "fpsgame-infra:api.vm = 2: must be a mapping with the keys: cpuKind, cpus, memoryMb",
+    ],
+    [
+        "a required field left out",
+        (c) => delete c.api.image,
+        "fpsgame-infra:api.image: missing; it is required and must be an image reference like registry.fly.io/fpsgame-api:v1.2.3 or …@sha256:<64 hex>",
+    ],
+    [
+        "an env value given as a number",
+        (c) => (c.api.env = { NODE_ENV: "production", WORKERS: 4 }),
+        "fpsgame-infra:api.env.WORKERS = 4: must be a string (quote numbers and booleans)",
+    ],
+    [
+        "env targets given as one string",
+        (c) => (c.frontend.envTargets = "production"),
+        'fpsgame-infra:frontend.envTargets = "production": must be a list of production, preview, development',
+    ],
+    [
+        "a CPU kind Fly does not have",
+        (c) => (c.api.vm = { cpuKind: "gpu", cpus: 2, memoryMb: 1024 }),
+        'fpsgame-infra:api.vm.cpuKind = "gpu": must be one of shared, performance',
+    ],
+    [
+        "a migration target that is not a whole number",
+        (c) => (c.database.migrateTo = 1.5),
+        'fpsgame-infra:database.migrateTo = 1.5: must be "latest" or a migration number (0 or more)',
+    ],
+    [
+        "an empty framework",
+        (c) => (c.frontend.framework = ""),
+        'fpsgame-infra:frontend.framework = "": must be a Vercel framework preset such as vite or nextjs',
+    ],
+    [
+        "a duration Go cannot parse",
+        (c) => (c.api.checks = { interval: "15 seconds" }),
+        'fpsgame-infra:api.checks.interval = "15 seconds": must be a Go duration above zero, such as 15s, 1.5s, 500ms or 1m30s',
+    ],
+    [
+        "16 shared CPUs (Fly offers at most 8)",
+        (c) => (c.api.vm = { cpuKind: "shared", cpus: 16, memoryMb: 4096 }),
+        "fpsgame-infra:api.vm.cpus = 16: must be one of 1, 2, 4, 6, 8 for shared CPUs",
+    ],
+    // Credentials in plain env: the key is named, the value never printed.
+    [
+        "JWT_SECRET in plain env",
+        (c) => (c.api.env = { NODE_ENV: "production", JWT_SECRET: "hunter2-do-not-print" }),
+        `fpsgame-infra:api.env.JWT_SECRET: is a credential (${credentialRule}) and plain env is stored and shown in clear text: remove it and set the secure key fpsgame-infra:jwtSecret instead (\`pulumi config set --secret jwtSecret\`); the program passes it to the API as the Fly secret JWT_SECRET`,
+    ],
+    [
+        "DATABASE_URL in plain env",
+        (c) => (c.api.env = { DATABASE_URL: "postgres://app:pw@db/app" }),
+        `fpsgame-infra:api.env.DATABASE_URL: is a credential (${credentialRule}) and plain env is stored and shown in clear text: remove it; the program sets DATABASE_URL as a Fly secret from the Neon database (\`fpsgame-infra:database\`)`,
+    ],
+    [
+        "a *_KEY variable in plain env",
+        (c) => (c.api.env = { STRIPE_API_KEY: "sk_live_do_not_print" }),
+        `fpsgame-infra:api.env.STRIPE_API_KEY: is a credential (${credentialRule}) and plain env is stored and shown in clear text: keep it in a secure config key (\`pulumi config set --secret <key>\`) that the program passes to the API as a Fly secret, as it does fpsgame-infra:jwtSecret`,
+    ],
+    [
+        "a URL with a password in plain env",
+        (c) => (c.api.env = { UPSTREAM: "https://bot:do-not-print@api.example.com" }),
+        "fpsgame-infra:api.env.UPSTREAM: must not embed a password in a URL: plain env is stored and shown in clear text; pass it to the API as a secret from a secure config key (`pulumi config set --secret <key>`), as jwtSecret is",
+    ],
+    [
+        "a credential-named variable whose value is not even a string",
+        (c) => (c.api.env = { DB_PASSWORD: 12345678 }),
+        [
+            "fpsgame-infra:api.env.DB_PASSWORD: must be a string (quote numbers and booleans)",
+            `fpsgame-infra:api.env.DB_PASSWORD: is a credential (${credentialRule}) and plain env is stored and shown in clear text: keep it in a secure config key (\`pulumi config set --secret <key>\`) that the program passes to the API as a Fly secret, as it does fpsgame-infra:jwtSecret`,
+        ],
+    ],
+    [
+        "a URL with a password typed into another field",
+        (c) => (c.api.image = "https://deploy:do-not-print@registry.example.com/api:v1"),
+        'fpsgame-infra:api.image = "<a URL with a password, not shown>": must be an image reference like registry.fly.io/fpsgame-api:v1.2.3 or …@sha256:<64 hex>',
+    ],
+    // Fields that constrain each other.
+    [
+        "a check timeout not shorter than its interval",
+        (c) => (c.api.checks = { interval: "5s", timeout: "5s" }),
+        'fpsgame-infra:api.checks.timeout = "5s": must be shorter than interval (5s), or one check would still run when the next starts',
+    ],
+    [
+        "an interval shorter than the default timeout",
+        (c) => (c.api.checks = { interval: "1500ms" }),
+        'fpsgame-infra:api.checks.timeout = "2s" (the default): must be shorter than interval (1500ms), or one check would still run when the next starts',
+    ],
+    [
+        "a grace period as long as the deploy waits",
+        (c) => (c.api.checks = { gracePeriod: "5m", waitTimeoutSeconds: 300 }),
+        'fpsgame-infra:api.checks.gracePeriod = "5m": must be shorter than waitTimeoutSeconds (300), or no machine could pass its first check before the deploy stops waiting',
+    ],
+    [
+        "the WebSocket on the health path",
+        (c) => (c.api.paths = { websocket: "/healthz" }),
+        'fpsgame-infra:api.paths.websocket = "/healthz": must differ from paths.health',
+    ],
+    [
+        "a frontend env var Vite keeps out of the browser",
+        (c) => (c.frontend.apiUrlEnvKey = "API_URL"),
+        'fpsgame-infra:frontend.apiUrlEnvKey = "API_URL": must start with VITE_, or vite (the framework) keeps it out of the browser bundle',
+    ],
+    [
+        "a Neon autoscaling range wider than 8 CU",
+        (c) => (c.database.autoscaling = { minCu: 0.5, maxCu: 10 }),
+        "fpsgame-infra:database.autoscaling.maxCu = 10: must be at most 8 CU above minCu (0.5): Neon's widest autoscaling range",
+    ],
+    [
+        "a read region Upstash does not have",
+        (c) => (c.redis.readRegions = ["mars-1"]),
+        `fpsgame-infra:redis.readRegions[0] = "mars-1": must be an Upstash region: ${UPSTASH_REGIONS.join(", ")}`,
+    ],
+    [
+        "an Upstash read region named twice",
+        (c) => (c.redis.readRegions = ["us-east-1", "us-east-1"]),
+        'fpsgame-infra:redis.readRegions = ["us-east-1","us-east-1"]: must not name a region twice',
+    ],
+    [
+        "a primary region outside the regions, next to a CPU kind typo",
+        (c) => {
+            c.api.primaryRegion = "ams";
+            c.api.vm = { cpuKind: "sharred", cpus: 2, memoryMb: 1024 };
+        },
+        [
+            'fpsgame-infra:api.vm.cpuKind = "sharred": must be one of shared, performance',
+            'fpsgame-infra:api.primaryRegion = "ams": must be one of the configured regions (sjc, iad)',
+        ],
+    ],
+    // Unknown keys, at the top of the namespace too, with a suggestion when one is close.
+    [
+        "an unknown top-level key close to a known one",
+        (c) => (c.keys = [...projectKeys.split(", "), "apii"]),
+        `fpsgame-infra:apii: unknown key (did you mean fpsgame-infra:api?); the project's keys are: ${projectKeys}`,
+    ],
+    [
+        "an unknown top-level key like no known one",
+        (c) => (c.keys = [...projectKeys.split(", "), "featureFlags"]),
+        `fpsgame-infra:featureFlags: unknown key; the project's keys are: ${projectKeys}`,
+    ],
+    [
+        "a nested key with two letters swapped",
+        (c) => (c.api.imgae = "x"),
+        `fpsgame-infra:api.imgae: unknown key (did you mean image?); allowed keys here: ${apiKeys}`,
+    ],
+    // Long values are shortened.
+    [
+        "a very long value",
+        (c) => (c.api.appName = "x".repeat(300)),
+        `fpsgame-infra:api.appName = "${"x".repeat(59)}… (302 characters): must be 3–63 lowercase letters, digits or dashes`,
+    ],
 ];
 
 test.each(cases)("refuses %s with an error naming key, value and what is allowed", (_what, mutate, expected) => {
     const raw = prodConfig();
     mutate(raw);
-    expect(problemsOf(raw)).toEqual([expected]);
+    expect(problemsOf(raw)).toEqual(typeof expected === "string" ? [expected] : expected);
 });
 
 test("reports every problem at once, in one error that says nothing was deployed", () => {
@@ -185,4 +359,75 @@ test("two unknown keys are two problems", () => {
     raw.api.regoins = {};
     raw.api.imgae = "x";
     expect(problemsOf(raw)).toHaveLength(2);
+});
+
+test("a section with several problems reports every one, a type error hiding none of the others", () => {
+    const raw = prodConfig();
+    raw.api.vm = { cpuKind: "huge", cpus: 2, memoryMb: 1024 }; // an enum error
+    raw.api.regions = { sjc: "three", iad: 3 }; // a type error
+    raw.api.autoscale = { minMachinesRunning: 5 }; // above the smallest valid region count
+    raw.api.concurrency = { softLimit: 300, hardLimit: 250 };
+    raw.api.checks = { interval: "10s", timeout: "12s" };
+    raw.api.env = { NODE_ENV: "production", API_TOKEN: "do-not-print" };
+    raw.api.colour = "blue";
+    const problems = problemsOf(raw);
+    expect(problems).toEqual([
+        'fpsgame-infra:api.regions.sjc = "three": must be a whole number from 1 to 20',
+        'fpsgame-infra:api.vm.cpuKind = "huge": must be one of shared, performance',
+        `fpsgame-infra:api.colour: unknown key; allowed keys here: ${apiKeys}`,
+        "fpsgame-infra:api.autoscale.minMachinesRunning = 5: must be at most the smallest region's machine count (iad has 3)",
+        "fpsgame-infra:api.concurrency.softLimit = 300: must not exceed hardLimit (250)",
+        'fpsgame-infra:api.checks.timeout = "12s": must be shorter than interval (10s), or one check would still run when the next starts',
+        `fpsgame-infra:api.env.API_TOKEN: is a credential (${credentialRule}) and plain env is stored and shown in clear text: keep it in a secure config key (\`pulumi config set --secret <key>\`) that the program passes to the API as a Fly secret, as it does fpsgame-infra:jwtSecret`,
+    ]);
+    expect(problems.join("\n")).not.toContain("do-not-print");
+});
+
+/** Every leaf of `value`, by path, with a value of another type in its place. */
+function wrongTypes(value: unknown, at: string[] = []): { path: string[]; wrong: unknown }[] {
+    if (Array.isArray(value)) return [{ path: at, wrong: "not-a-list" }];
+    if (value !== null && typeof value === "object") {
+        return [
+            { path: at, wrong: "not-a-mapping" },
+            ...Object.entries(value).flatMap(([k, v]) => wrongTypes(v, [...at, k])),
+        ];
+    }
+    return [{ path: at, wrong: typeof value === "string" ? 42 : "forty-two" }];
+}
+
+test("no message falls back to the schema library's default text", () => {
+    const base = prodConfig();
+    const leaves = (["api", "frontend", "database", "redis"] as const).flatMap((section) =>
+        wrongTypes(base[section], [section]),
+    );
+    const problems: string[] = [];
+    for (const { path, wrong } of leaves) {
+        const raw = prodConfig() as unknown as Record<string, unknown>;
+        let parent = raw;
+        path.slice(0, -1).forEach((p) => (parent = parent[p] as Record<string, unknown>));
+        parent[path[path.length - 1]] = wrong;
+        problems.push(...problemsOf(raw as unknown as Raw));
+    }
+    expect(problems.length).toBeGreaterThanOrEqual(leaves.length);
+    // Each problem says what is allowed; zod's defaults read "Invalid input: expected string, received number".
+    expect(
+        problems.filter(
+            (p) => /Invalid|expected|received/.test(p) || !/: (must|is|missing|unknown|".*" is not)/.test(p),
+        ),
+    ).toEqual([]);
+});
+
+test("the keys the config knows are the keys Pulumi.yaml declares", () => {
+    const project = parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { config: object };
+    expect([...CONFIG_KEYS].sort()).toEqual(
+        Object.keys(project.config)
+            .map((k) => k.replace(`${CONFIG_NAMESPACE}:`, ""))
+            .sort(),
+    );
+});
+
+test("the program reports an unknown key of the stack file", async () => {
+    await expect(runProgram("prod", { "fpsgame-infra:apii": { appName: "x" } })).rejects.toThrow(
+        `fpsgame-infra:apii: unknown key (did you mean fpsgame-infra:api?); the project's keys are: ${projectKeys}`,
+    );
 });

@@ -4,9 +4,10 @@
  * string "04da6b54-…". Pure helpers, no I/O.
  */
 
-export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+import { SECRET_SIG, SECRET_SIG_KEY, UNKNOWN } from "../../../lib/facts/sentinels";
+
+// The sentinels come from the SDK through lib/facts; re-exported for the stand-ins' modules.
+export { SECRET_SIG, SECRET_SIG_KEY, UNKNOWN };
 
 export type Props = Record<string, unknown>;
 

@@ -13,6 +13,13 @@
  * - delete: lease, `DELETE ?kill=true`, tolerating 404.
  */
 import { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
+import {
+    FLY_CPU_COUNTS,
+    FLY_CPU_KINDS,
+    FLY_MEMORY_STEP_MB,
+    flyMemoryRangeMb,
+    isFlyMemory,
+} from "../../../lib/facts/fly";
 import { MachineInputs, MachineOutputs, Service, ServiceCheck, CpuKind } from "../types";
 import {
     FlyApiError,
@@ -66,9 +73,6 @@ export const MANAGED_METADATA: Readonly<Record<string, string>> = {
     managed_by: "pulumi",
 };
 
-const SHARED_CPUS = [1, 2, 4, 6, 8];
-const PERFORMANCE_CPUS = [1, 2, 4, 6, 8, 10, 12, 14, 16];
-const MEMORY_PER_CPU: Record<CpuKind, [number, number]> = { shared: [256, 2048], performance: [2048, 8192] };
 const HANDLERS = ["http", "tls", "tcp", "proxy_proto", "pg_tls", "edge_http"];
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MACHINE_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -134,17 +138,11 @@ function checkGuest(c: Checker, g: JsonObject | undefined): void {
     if (g === undefined) {
         return;
     }
-    const kind = c.oneOf(
-        g,
-        "cpuKind",
-        "guest.cpuKind",
-        ["shared", "performance"] as const,
-        '"shared" or "performance"',
-    );
+    const kind = c.oneOf(g, "cpuKind", "guest.cpuKind", FLY_CPU_KINDS, '"shared" or "performance"');
     const cpusRaw = c.get(g, "cpus", "guest.cpus", "the number of CPUs");
     let cpus: number | undefined;
     if (cpusRaw !== undefined && kind !== undefined) {
-        const allowed = kind === "shared" ? SHARED_CPUS : PERFORMANCE_CPUS;
+        const allowed = FLY_CPU_COUNTS[kind];
         if (typeof cpusRaw !== "number" || !allowed.includes(cpusRaw)) {
             c.fail("guest.cpus", `one of ${allowed.join(", ")} for ${kind} CPUs`, cpusRaw);
         } else {
@@ -156,15 +154,13 @@ function checkGuest(c: Checker, g: JsonObject | undefined): void {
         return;
     }
     if (kind === undefined || cpus === undefined) {
-        if (typeof mem !== "number" || !Number.isInteger(mem) || mem <= 0 || mem % 256 !== 0) {
+        if (typeof mem !== "number" || !Number.isInteger(mem) || mem <= 0 || mem % FLY_MEMORY_STEP_MB !== 0) {
             c.fail("guest.memoryMb", "a multiple of 256 MB", mem);
         }
         return;
     }
-    const [lo, hi] = MEMORY_PER_CPU[kind];
-    const min = lo * cpus;
-    const max = hi * cpus;
-    if (typeof mem !== "number" || !Number.isInteger(mem) || mem % 256 !== 0 || mem < min || mem > max) {
+    const { min, max } = flyMemoryRangeMb(kind, cpus);
+    if (typeof mem !== "number" || !isFlyMemory(kind, cpus, mem)) {
         const cpuText = `${cpus} ${kind} CPU${cpus === 1 ? "" : "s"}`;
         c.fail("guest.memoryMb", `a multiple of 256 from ${min} to ${max} MB for ${cpuText}`, mem);
     }

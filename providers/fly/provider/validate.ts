@@ -5,6 +5,7 @@
  * Unknown values (preview) are never validated: each helper returns `undefined` for them.
  */
 import { CheckFailure } from "@pulumi/pulumi/provider";
+import { FLY_REGIONS } from "../../../lib/facts/fly";
 import { isObject, isSecret, isUnknown, JsonObject, show } from "./values";
 
 export class Checker {
@@ -169,6 +170,6 @@ export class Checker {
 export const APP_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const APP_NAME_ALLOWED =
     "1 to 63 lowercase letters, digits and dashes, starting and ending with a letter or digit";
-/** Fly region codes are three lowercase letters (`iad`, `lhr`, `syd`). */
-export const REGION_RE = /^[a-z]{3}$/;
-export const REGION_ALLOWED = 'a Fly region code of three lowercase letters, such as "iad", "fra" or "syd"';
+/** A Fly region code from `lib/facts/fly.ts`, the list the stack config validates against too. */
+export const REGION_RE = new RegExp(`^(?:${FLY_REGIONS.join("|")})$`);
+export const REGION_ALLOWED = `a Fly region: ${FLY_REGIONS.join(", ")}`;

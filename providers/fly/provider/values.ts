@@ -9,11 +9,10 @@
  * Everything here is pure and has no dependency on the network.
  */
 
-/** The key and value that mark a secret in the engine's wire format. */
-export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-/** The wire form of an unknown (preview-time) value. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+import { SECRET_SIG, SECRET_SIG_KEY, UNKNOWN } from "../../../lib/facts/sentinels";
+
+// Durations have one implementation, shared with the stack config; re-exported for this provider's modules.
+export { formatGoDuration, parseGoDuration } from "../../../lib/facts/durations";
 
 /** A plain JSON object. */
 export type JsonObject = { [key: string]: unknown };
@@ -137,64 +136,4 @@ export function show(v: unknown): string {
         return "[secret]";
     }
     return JSON.stringify(v);
-}
-
-/**
- * Parses a Go duration string (`"15s"`, `"1m30s"`, `"500ms"`) to nanoseconds. Fly also
- * returns durations as integer nanoseconds, which are accepted as they are. Returns
- * `undefined` when `v` is neither.
- */
-export function parseGoDuration(v: unknown): number | undefined {
-    if (typeof v === "number" && Number.isFinite(v) && v >= 0) {
-        return v;
-    }
-    if (typeof v !== "string" || v.length === 0) {
-        return undefined;
-    }
-    if (v === "0") {
-        return 0;
-    }
-    const units: Record<string, number> = {
-        ns: 1,
-        us: 1e3,
-        µs: 1e3,
-        ms: 1e6,
-        s: 1e9,
-        m: 60e9,
-        h: 3600e9,
-    };
-    const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-    let total = 0;
-    let pos = 0;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(v)) !== null) {
-        total += parseFloat(m[1]) * units[m[2]];
-        pos = re.lastIndex;
-    }
-    if (pos !== v.length || pos === 0) {
-        return undefined;
-    }
-    return Math.round(total);
-}
-
-/** Formats nanoseconds as a Go duration string (`15s`, `1m30s`, `500ms`). */
-export function formatGoDuration(ns: number): string {
-    if (ns === 0) {
-        return "0s";
-    }
-    if (ns % 1e9 !== 0) {
-        if (ns % 1e6 === 0) {
-            return `${ns / 1e6}ms`;
-        }
-        if (ns % 1e3 === 0) {
-            return `${ns / 1e3}us`;
-        }
-        return `${ns}ns`;
-    }
-    let s = ns / 1e9;
-    const h = Math.floor(s / 3600);
-    s -= h * 3600;
-    const m = Math.floor(s / 60);
-    s -= m * 60;
-    return `${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${s}s`;
 }

@@ -1,0 +1,22 @@
+/** Neon facts: the regions a project can live in (https://neon.tech/docs/introduction/regions). */
+
+/** Neon region ids. */
+export const NEON_REGIONS = [
+    "aws-us-east-1",
+    "aws-us-east-2",
+    "aws-us-west-2",
+    "aws-eu-central-1",
+    "aws-eu-west-2",
+    "aws-ap-southeast-1",
+    "aws-ap-southeast-2",
+    "aws-sa-east-1",
+    "azure-eastus2",
+    "azure-westus3",
+    "azure-gwc",
+] as const;
+
+/**
+ * Compute units (CU) of a Neon compute: autoscaling spans 0.25 to 16 CU, a fixed size goes up to
+ * 56, and the widest autoscaling range is 8 CU (https://neon.com/docs/introduction/autoscaling).
+ */
+export const NEON_CU = { min: 0.25, max: 56, maxAutoscalingRange: 8 } as const;
