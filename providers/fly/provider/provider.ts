@@ -1,6 +1,6 @@
 /**
  * The Fly resource provider: dispatches each engine call by type token to the module of
- * that resource (`app.ts`, `secrets.ts`, `machine.ts`, `ip.ts`, `certificate.ts`).
+ * that resource (`app.ts`, `secrets.ts`, `machine/`, `ip.ts`, `certificate.ts`).
  *
  * Credentials come from the plugin's environment (`FLY_API_TOKEN`, `FLY_API_URL`), read on
  * every request: the server in `@pulumi/pulumi/provider` ignores provider configuration.
