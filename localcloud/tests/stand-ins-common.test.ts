@@ -1,10 +1,10 @@
 /** The stand-in providers' shared, pure helpers: raw values, check/diff engine, names, RESP, launchers. */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseUrn } from "../../providers/plugin";
 import { checkFields, diffFields, Fields } from "../stand-ins/common/schema";
 import {
     containsUnknown,
-    parseUrn,
     secret,
     SECRET_SIG,
     SECRET_SIG_KEY,
@@ -37,7 +37,9 @@ describe("raw values", () => {
         });
     });
     test("parseUrn takes the last type of a parent chain", () => {
-        expect(parseUrn("urn:pulumi:dev::game::fpsgame:neon:Database$neon:index/project:Project::db-project")).toEqual({
+        const urn = "urn:pulumi:dev::game::fpsgame:neon:Database$neon:index/project:Project::db-project";
+        expect(parseUrn(urn)).toEqual({
+            urn,
             type: "neon:index/project:Project",
             name: "db-project",
         });

@@ -211,11 +211,11 @@ export const handler: Handler = {
             return { id: `upstash-database-${rec.databaseId}`, outs: outputs(rec) };
         });
     },
-    async read(id: string, _ctx: Ctx, state: Props) {
+    async read(_ctx: Ctx, id: string, state: Props) {
         const rec = databaseStore().get(databaseIdOf(id, state));
         return rec ? outputs(rec) : undefined;
     },
-    async update(id: string, _ctx: Ctx, olds: Props, news: Props) {
+    async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = databaseStore();
         const dbId = databaseIdOf(id, olds);
         return store.locked(async () => {
@@ -244,7 +244,7 @@ export const handler: Handler = {
             return outputs(rec);
         });
     },
-    async delete(id: string, _ctx: Ctx, state: Props) {
+    async delete(_ctx: Ctx, id: string, state: Props) {
         const store = databaseStore();
         const dbId = databaseIdOf(id, state);
         await store.locked(async () => {
