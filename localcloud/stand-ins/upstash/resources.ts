@@ -23,9 +23,9 @@ import {
     MAXMEMORY_BYTES,
     removeInstance,
     startInstance,
+    withRedis,
     writeInstance,
 } from "./instances";
-import { redisCommands } from "../common/resp";
 
 export const TOKEN = "upstash:index/redisDatabase:RedisDatabase";
 
@@ -235,9 +235,9 @@ export const handler: Handler = {
             if (eviction !== (rec.inputs.eviction ?? false)) {
                 const settings = { port: rec.port, password: rec.password, eviction };
                 writeInstance(rec.databaseId, settings);
-                await redisCommands(adminTarget(rec.port), [
-                    ["CONFIG", "SET", "maxmemory-policy", eviction ? "allkeys-lru" : "noeviction"],
-                ]);
+                await withRedis(adminTarget(rec.port), (r) =>
+                    r.config("SET", "maxmemory-policy", eviction ? "allkeys-lru" : "noeviction"),
+                );
             }
             rec.inputs = recordInputs(news);
             store.put(rec.databaseId, rec);
