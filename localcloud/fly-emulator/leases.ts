@@ -2,9 +2,10 @@
  * The Fly emulator's machine leases: `/v1/apps/{app}/machines/{id}/lease`. A leased machine's
  * mutations need the lease's nonce (`fly-machine-lease-nonce`).
  */
+import { ulid } from "ulid";
 import { type Model, type Reply, requireObject } from "./model";
 import type { StoredLease, StoredMachine } from "./types";
-import { ApiError, badRequest, newNonce, newUlid, rfc3339 } from "./util";
+import { ApiError, badRequest, newNonce, rfc3339 } from "./util";
 
 const DEFAULT_LEASE_TTL_SECONDS = 30;
 const LEASE_OWNER = "local@fly-emulator";
@@ -32,7 +33,7 @@ export class Leases {
         if (current) {
             if (nonce !== current.nonce) throw this.leaseConflict(m, current);
             current.expires_at_ms = Date.now() + ttl * 1000;
-            current.version = newUlid();
+            current.version = ulid();
             if (description) current.description = description;
             this.model.persist();
             return { status: 200, body: this.leaseWire(current) };
@@ -74,7 +75,7 @@ export class Leases {
             expires_at_ms: Date.now() + ttlSeconds * 1000,
             owner: LEASE_OWNER,
             description,
-            version: newUlid(),
+            version: ulid(),
         };
     }
 

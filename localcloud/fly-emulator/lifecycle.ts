@@ -2,9 +2,10 @@
  * A machine's state transitions: transient states (`starting`, `stopping`, ...) that settle after
  * `transitionDelayMs`, the event log, and the waiters of `GET .../wait` woken on every change.
  */
+import { ulid } from "ulid";
 import type { Model } from "./model";
 import type { JsonObject, MachineState, StoredApp, StoredMachine } from "./types";
-import { badRequest, newUlid, parseGoDuration, rfc3339 } from "./util";
+import { badRequest, parseGoDuration, rfc3339 } from "./util";
 
 const MAX_EVENTS = 50;
 const MAX_WAIT_SECONDS = 60;
@@ -65,7 +66,7 @@ export class Lifecycle {
     }
 
     addEvent(m: StoredMachine, type: string, status: string, source: "user" | "flyd", request?: JsonObject): void {
-        const event = { id: newUlid(), type, status, source, timestamp: Date.now(), ...(request ? { request } : {}) };
+        const event = { id: ulid(), type, status, source, timestamp: Date.now(), ...(request ? { request } : {}) };
         m.events.unshift(event);
         if (m.events.length > MAX_EVENTS) m.events.length = MAX_EVENTS;
     }

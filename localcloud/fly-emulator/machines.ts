@@ -2,6 +2,7 @@
  * The Fly emulator's machines: `/v1/apps/{app}/machines` create, list, get, update, stop, start,
  * restart, suspend, signal, delete and wait, plus cordon and metadata.
  */
+import { ulid } from "ulid";
 import { checkStatuses, normalizeConfig } from "./config";
 import type { Leases } from "./leases";
 import type { Lifecycle, Waiter } from "./lifecycle";
@@ -16,7 +17,6 @@ import {
     newMachineId,
     newMachineName,
     newPrivateIp,
-    newUlid,
     parseGoDuration,
     parseImageRef,
     rfc3339,
@@ -94,7 +94,7 @@ export class Machines {
             name,
             region,
             state: "created",
-            instance_id: newUlid(),
+            instance_id: ulid(),
             private_ip: newPrivateIp(app.id),
             created_at: now,
             updated_at: now,
@@ -149,7 +149,7 @@ export class Machines {
         if (body.skip_service_registration === true) m.cordoned = true;
 
         m.config = config;
-        m.instance_id = newUlid();
+        m.instance_id = ulid();
         this.secrets.giveSecrets(app, m, skipSecrets);
         if (skipLaunch) {
             this.lifecycle.cancel(m);

@@ -15,11 +15,12 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { isIPv4, isIPv6 } from "node:net";
 import * as path from "node:path";
+import { ulid } from "ulid";
 import { DEFAULT_REGION, FlyCore, type Reply } from "./emulator";
 import { FaultSet, faultError } from "./faults";
 import { STATE_FILE_NAME } from "./store";
 import type { FaultRule, Inventory, RequestLogEntry } from "./types";
-import { ApiError, badRequest, isPlainObject, newUlid } from "./util";
+import { ApiError, badRequest, isPlainObject } from "./util";
 
 export type {
     FaultRule,
@@ -385,7 +386,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
         }
         log(`${method} ${url.pathname} ${reply.status} ${Date.now() - started}ms`);
         if (res.writableEnded || res.destroyed) return;
-        const headers: http.OutgoingHttpHeaders = { "fly-request-id": `${newUlid()}-emu` };
+        const headers: http.OutgoingHttpHeaders = { "fly-request-id": `${ulid()}-emu` };
         if (reply.body === undefined) {
             res.writeHead(reply.status, headers);
             res.end();

@@ -8,10 +8,11 @@
  * database (CustomizeDiff); readRegions, eviction, autoScale, budget, prodPack, ipAllowlists
  * update in place.
  */
+import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import type { CheckFailure } from "@pulumi/pulumi/provider";
 import { localcloudPaths } from "../../services/env";
-import { newPassword, uuid } from "../common/ids";
+import { newPassword } from "../common/ids";
 import type { Ctx, Handler } from "../common/provider";
 import { bool, Fields, known, num, str, strList } from "../common/schema";
 import { JsonStore } from "../common/store";
@@ -191,7 +192,7 @@ export const handler: Handler = {
         const store = databaseStore();
         return store.locked(async () => {
             const rec: DatabaseRecord = {
-                databaseId: uuid(),
+                databaseId: randomUUID(),
                 port: await allocatePort(),
                 password: newPassword(32),
                 restToken: `A${newPassword(59)}`,
