@@ -92,8 +92,11 @@ export class Network {
             ready_at_ms: now + this.model.opts.transitionDelayMs,
         };
         app.certificates.push(cert);
+        // The answer describes the certificate as requested (pending); built before the state
+        // file is written, so a slow disk cannot make a just-requested certificate look active.
+        const detail = this.certificateDetail(app, cert);
         this.model.persist();
-        return { status: 201, body: this.certificateDetail(app, cert) };
+        return { status: 201, body: detail };
     }
 
     getCertificate(appName: string, hostname: string, check: boolean): Reply {
