@@ -80,6 +80,16 @@ export function nameError(kind: "role" | "database", name: string): string | und
     return undefined;
 }
 
+/** A handler's `validate` that checks the `name` input as a role or database name. */
+function validateName(kind: "role" | "database"): (inputs: Props, failures: CheckFailure[]) => void {
+    return (inputs, failures) => {
+        if (known(inputs, "name")) {
+            const err = nameError(kind, str(inputs, "name") ?? "");
+            if (err) failures.push({ property: "name", reason: err });
+        }
+    };
+}
+
 /** Builds the list of all PostgreSQL databases of a project. */
 function projectDatabases(p: ProjectRecord): string[] {
     return Object.values(p.branches).flatMap((b) =>
@@ -512,12 +522,7 @@ function locate(id: string, state: Props): { projectId: string; branchId: string
 export const roleHandler: Handler = {
     fields: roleFields,
     secretOutputs: ["password"],
-    validate(inputs: Props, failures: CheckFailure[]) {
-        if (known(inputs, "name")) {
-            const err = nameError("role", str(inputs, "name") ?? "");
-            if (err) failures.push({ property: "name", reason: err });
-        }
-    },
+    validate: validateName("role"),
     async create(_ctx: Ctx, inputs: Props) {
         const store = projectStore();
         return store.locked(async () => {
@@ -609,12 +614,7 @@ function databaseOutputs(
 export const databaseHandler: Handler = {
     fields: databaseFields,
     secretOutputs: [],
-    validate(inputs: Props, failures: CheckFailure[]) {
-        if (known(inputs, "name")) {
-            const err = nameError("database", str(inputs, "name") ?? "");
-            if (err) failures.push({ property: "name", reason: err });
-        }
-    },
+    validate: validateName("database"),
     async create(_ctx: Ctx, inputs: Props) {
         const store = projectStore();
         return store.locked(async () => {
