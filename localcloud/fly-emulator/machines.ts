@@ -123,9 +123,7 @@ export class Machines {
     }
 
     updateMachine(appName: string, id: string, rawBody: unknown, nonce: string | undefined): Reply {
-        const app = this.model.app(appName);
-        const m = this.model.machine(app, id);
-        this.leases.checkLease(m, nonce);
+        const { app, m } = this.leased(appName, id, nonce);
         const body = requireObject(rawBody);
         const config = normalizeConfig(body.config);
         if (body.region !== undefined && body.region !== null && body.region !== "" && body.region !== m.region) {
@@ -163,9 +161,7 @@ export class Machines {
     }
 
     stopMachine(appName: string, id: string, rawBody: unknown, nonce: string | undefined): Reply {
-        const app = this.model.app(appName);
-        const m = this.model.machine(app, id);
-        this.leases.checkLease(m, nonce);
+        const { app, m } = this.leased(appName, id, nonce);
         if (rawBody !== undefined) {
             const body = requireObject(rawBody);
             if (
@@ -185,9 +181,7 @@ export class Machines {
     }
 
     startMachine(appName: string, id: string, nonce: string | undefined): Reply {
-        const app = this.model.app(appName);
-        const m = this.model.machine(app, id);
-        this.leases.checkLease(m, nonce);
+        const { app, m } = this.leased(appName, id, nonce);
         const previous = m.state;
         if (!RUNNING_STATES.includes(m.state)) {
             this.lifecycle.begin(app, m, "starting");
@@ -197,9 +191,7 @@ export class Machines {
     }
 
     restartMachine(appName: string, id: string, nonce: string | undefined): Reply {
-        const app = this.model.app(appName);
-        const m = this.model.machine(app, id);
-        this.leases.checkLease(m, nonce);
+        const { app, m } = this.leased(appName, id, nonce);
         if (!RUNNING_STATES.includes(m.state))
             throw new ApiError(412, `unable to restart machine ${m.id}: it is ${m.state}, not started`);
         this.lifecycle.begin(app, m, "restarting");
@@ -208,9 +200,7 @@ export class Machines {
     }
 
     suspendMachine(appName: string, id: string, nonce: string | undefined): Reply {
-        const app = this.model.app(appName);
-        const m = this.model.machine(app, id);
-        this.leases.checkLease(m, nonce);
+        const { app, m } = this.leased(appName, id, nonce);
         if (m.state !== "started")
             throw new ApiError(412, `unable to suspend machine ${m.id}: it is ${m.state}, not started`);
         this.lifecycle.begin(app, m, "suspending");
@@ -219,9 +209,7 @@ export class Machines {
     }
 
     signalMachine(appName: string, id: string, rawBody: unknown, nonce: string | undefined): Reply {
-        const app = this.model.app(appName);
-        const m = this.model.machine(app, id);
-        this.leases.checkLease(m, nonce);
+        const { app, m } = this.leased(appName, id, nonce);
         const body = requireObject(rawBody);
         const signal = body.signal;
         if (typeof signal !== "number" && typeof signal !== "string") throw badRequest("signal is required");
@@ -237,9 +225,7 @@ export class Machines {
     }
 
     deleteMachine(appName: string, id: string, query: URLSearchParams, nonce: string | undefined): Reply {
-        const app = this.model.app(appName);
-        const m = this.model.machine(app, id);
-        this.leases.checkLease(m, nonce);
+        const { m } = this.leased(appName, id, nonce);
         const force = truthy(query.get("force")) || truthy(query.get("kill"));
         if (ACTIVE_STATES.includes(m.state) && !force)
             throw new ApiError(412, "machine still active, refusing to delete");
@@ -321,9 +307,7 @@ export class Machines {
     }
 
     cordon(appName: string, id: string, nonce: string | undefined, cordoned: boolean): Reply {
-        const app = this.model.app(appName);
-        const m = this.model.machine(app, id);
-        this.leases.checkLease(m, nonce);
+        const { m } = this.leased(appName, id, nonce);
         m.cordoned = cordoned;
         this.lifecycle.addEvent(m, cordoned ? "cordon" : "uncordon", m.state, "user");
         this.model.persist();
@@ -384,6 +368,14 @@ export class Machines {
     /** The region of a machine, for region-scoped fault rules; `undefined` if unknown. */
     machineRegion(appName: string, id: string): string | undefined {
         return this.model.state.apps.find((a) => a.name === appName)?.machines.find((m) => m.id === id)?.region;
+    }
+
+    /** The live machine a mutation is about, once the request has shown the nonce of its lease (if any). */
+    private leased(appName: string, id: string, nonce: string | undefined): { app: StoredApp; m: StoredMachine } {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id);
+        this.leases.checkLease(m, nonce);
+        return { app, m };
     }
 
     private machineWire(app: StoredApp, m: StoredMachine, nonce?: string): JsonObject {
