@@ -25,7 +25,10 @@ function median(xs: number[]): number {
     return s[Math.floor(s.length / 2)];
 }
 
-async function timePreviews(run: () => Promise<{ code: number; stderr: string; stdout: string }>, runs: number): Promise<number> {
+async function timePreviews(
+    run: () => Promise<{ code: number; stderr: string; stdout: string }>,
+    runs: number,
+): Promise<number> {
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
         const t0 = process.hrtime.bigint();
@@ -40,7 +43,10 @@ async function timePreviews(run: () => Promise<{ code: number; stderr: string; s
 function emptyProject(): string {
     const dir = path.join(REPO_ROOT, ".local", "bench", "empty");
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
+    fs.writeFileSync(
+        path.join(dir, "Pulumi.yaml"),
+        "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+    );
     fs.writeFileSync(path.join(dir, "index.ts"), "export const empty = true;\n");
     // Its own package.json, or Node would take the repository's `main` (the real program).
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "bench-empty", main: "index.ts" }));
@@ -60,7 +66,10 @@ function spawnPulumi(cwd: string, args: string[], env: NodeJS.ProcessEnv) {
 }
 
 async function main(): Promise<void> {
-    const opts = new Command("bench").option("--runs <n>", "previews per row (median)", "3").parse(process.argv).opts<{ runs: string }>();
+    const opts = new Command("bench")
+        .option("--runs <n>", "previews per row (median)", "3")
+        .parse(process.argv)
+        .opts<{ runs: string }>();
     const runs = Math.max(1, Number(opts.runs));
     await ensureLocalCloud(log);
     const env = localStackEnv();

@@ -15,11 +15,12 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { isIPv4, isIPv6 } from "node:net";
 import * as path from "node:path";
+import { ulid } from "ulid";
 import { DEFAULT_REGION, FlyCore, type Reply } from "./emulator";
 import { FaultSet, faultError } from "./faults";
 import { STATE_FILE_NAME } from "./store";
 import type { FaultRule, Inventory, RequestLogEntry } from "./types";
-import { ApiError, badRequest, isPlainObject, newUlid } from "./util";
+import { ApiError, badRequest, isPlainObject } from "./util";
 
 export type {
     FaultRule,
@@ -210,57 +211,63 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
     const M = "/v1/apps/:app/machines/:id";
 
     // Apps
-    on(v1, "GET", "/v1/apps", (c) => core.listApps(c.query));
-    on(v1, "POST", "/v1/apps", (c) => core.createApp(c.body));
-    on(v1, "GET", "/v1/apps/:app", (c) => core.getApp(c.params.app));
-    on(v1, "DELETE", "/v1/apps/:app", (c) => core.deleteApp(c.params.app, c.query));
+    on(v1, "GET", "/v1/apps", (c) => core.apps.listApps(c.query));
+    on(v1, "POST", "/v1/apps", (c) => core.apps.createApp(c.body));
+    on(v1, "GET", "/v1/apps/:app", (c) => core.apps.getApp(c.params.app));
+    on(v1, "DELETE", "/v1/apps/:app", (c) => core.apps.deleteApp(c.params.app, c.query));
     // Machines
-    on(v1, "GET", "/v1/apps/:app/machines", (c) => core.listMachines(c.params.app, c.query));
-    on(v1, "POST", "/v1/apps/:app/machines", (c) => core.createMachine(c.params.app, c.body), { createsMachine: true });
-    on(v1, "GET", M, (c) => core.getMachine(c.params.app, c.params.id));
-    on(v1, "POST", M, (c) => core.updateMachine(c.params.app, c.params.id, c.body, c.nonce));
-    on(v1, "DELETE", M, (c) => core.deleteMachine(c.params.app, c.params.id, c.query, c.nonce));
-    on(v1, "POST", `${M}/stop`, (c) => core.stopMachine(c.params.app, c.params.id, c.body, c.nonce));
-    on(v1, "POST", `${M}/start`, (c) => core.startMachine(c.params.app, c.params.id, c.nonce));
-    on(v1, "POST", `${M}/restart`, (c) => core.restartMachine(c.params.app, c.params.id, c.nonce));
-    on(v1, "POST", `${M}/suspend`, (c) => core.suspendMachine(c.params.app, c.params.id, c.nonce));
-    on(v1, "POST", `${M}/signal`, (c) => core.signalMachine(c.params.app, c.params.id, c.body, c.nonce));
-    on(v1, "GET", `${M}/wait`, (c) => core.waitMachine(c.params.app, c.params.id, c.query, c.onCancel));
-    on(v1, "POST", `${M}/lease`, (c) => core.acquireLease(c.params.app, c.params.id, c.query, c.body, c.nonce));
-    on(v1, "GET", `${M}/lease`, (c) => core.getLease(c.params.app, c.params.id));
-    on(v1, "DELETE", `${M}/lease`, (c) => core.releaseLease(c.params.app, c.params.id, c.nonce));
-    on(v1, "POST", `${M}/cordon`, (c) => core.cordon(c.params.app, c.params.id, c.nonce, true));
-    on(v1, "POST", `${M}/uncordon`, (c) => core.cordon(c.params.app, c.params.id, c.nonce, false));
-    on(v1, "GET", `${M}/metadata`, (c) => core.getMetadata(c.params.app, c.params.id));
-    on(v1, "POST", `${M}/metadata/:key`, (c) => core.setMetadata(c.params.app, c.params.id, c.params.key, c.body));
-    on(v1, "DELETE", `${M}/metadata/:key`, (c) => core.deleteMetadata(c.params.app, c.params.id, c.params.key));
+    on(v1, "GET", "/v1/apps/:app/machines", (c) => core.machines.listMachines(c.params.app, c.query));
+    on(v1, "POST", "/v1/apps/:app/machines", (c) => core.machines.createMachine(c.params.app, c.body), {
+        createsMachine: true,
+    });
+    on(v1, "GET", M, (c) => core.machines.getMachine(c.params.app, c.params.id));
+    on(v1, "POST", M, (c) => core.machines.updateMachine(c.params.app, c.params.id, c.body, c.nonce));
+    on(v1, "DELETE", M, (c) => core.machines.deleteMachine(c.params.app, c.params.id, c.query, c.nonce));
+    on(v1, "POST", `${M}/stop`, (c) => core.machines.stopMachine(c.params.app, c.params.id, c.body, c.nonce));
+    on(v1, "POST", `${M}/start`, (c) => core.machines.startMachine(c.params.app, c.params.id, c.nonce));
+    on(v1, "POST", `${M}/restart`, (c) => core.machines.restartMachine(c.params.app, c.params.id, c.nonce));
+    on(v1, "POST", `${M}/suspend`, (c) => core.machines.suspendMachine(c.params.app, c.params.id, c.nonce));
+    on(v1, "POST", `${M}/signal`, (c) => core.machines.signalMachine(c.params.app, c.params.id, c.body, c.nonce));
+    on(v1, "GET", `${M}/wait`, (c) => core.machines.waitMachine(c.params.app, c.params.id, c.query, c.onCancel));
+    on(v1, "POST", `${M}/lease`, (c) => core.leases.acquireLease(c.params.app, c.params.id, c.query, c.body, c.nonce));
+    on(v1, "GET", `${M}/lease`, (c) => core.leases.getLease(c.params.app, c.params.id));
+    on(v1, "DELETE", `${M}/lease`, (c) => core.leases.releaseLease(c.params.app, c.params.id, c.nonce));
+    on(v1, "POST", `${M}/cordon`, (c) => core.machines.cordon(c.params.app, c.params.id, c.nonce, true));
+    on(v1, "POST", `${M}/uncordon`, (c) => core.machines.cordon(c.params.app, c.params.id, c.nonce, false));
+    on(v1, "GET", `${M}/metadata`, (c) => core.machines.getMetadata(c.params.app, c.params.id));
+    on(v1, "POST", `${M}/metadata/:key`, (c) =>
+        core.machines.setMetadata(c.params.app, c.params.id, c.params.key, c.body),
+    );
+    on(v1, "DELETE", `${M}/metadata/:key`, (c) =>
+        core.machines.deleteMetadata(c.params.app, c.params.id, c.params.key),
+    );
     on(v1, "POST", `${M}/exec`, notImplemented("exec"));
     on(v1, "GET", `${M}/ps`, notImplemented("ps"));
     // Secrets
-    on(v1, "GET", "/v1/apps/:app/secrets", (c) => core.listSecrets(c.params.app, c.query));
-    on(v1, "POST", "/v1/apps/:app/secrets", (c) => core.updateSecrets(c.params.app, c.body));
-    on(v1, "GET", "/v1/apps/:app/secrets/:name", (c) => core.getSecret(c.params.app, c.params.name, c.query));
-    on(v1, "POST", "/v1/apps/:app/secrets/:name", (c) => core.setSecret(c.params.app, c.params.name, c.body));
-    on(v1, "DELETE", "/v1/apps/:app/secrets/:name", (c) => core.deleteSecret(c.params.app, c.params.name));
+    on(v1, "GET", "/v1/apps/:app/secrets", (c) => core.secrets.listSecrets(c.params.app, c.query));
+    on(v1, "POST", "/v1/apps/:app/secrets", (c) => core.secrets.updateSecrets(c.params.app, c.body));
+    on(v1, "GET", "/v1/apps/:app/secrets/:name", (c) => core.secrets.getSecret(c.params.app, c.params.name, c.query));
+    on(v1, "POST", "/v1/apps/:app/secrets/:name", (c) => core.secrets.setSecret(c.params.app, c.params.name, c.body));
+    on(v1, "DELETE", "/v1/apps/:app/secrets/:name", (c) => core.secrets.deleteSecret(c.params.app, c.params.name));
     // IP assignments
-    on(v1, "GET", "/v1/apps/:app/ip_assignments", (c) => core.listIps(c.params.app));
-    on(v1, "POST", "/v1/apps/:app/ip_assignments", (c) => core.assignIp(c.params.app, c.body));
-    on(v1, "DELETE", "/v1/apps/:app/ip_assignments/:ip", (c) => core.releaseIp(c.params.app, c.params.ip));
+    on(v1, "GET", "/v1/apps/:app/ip_assignments", (c) => core.network.listIps(c.params.app));
+    on(v1, "POST", "/v1/apps/:app/ip_assignments", (c) => core.network.assignIp(c.params.app, c.body));
+    on(v1, "DELETE", "/v1/apps/:app/ip_assignments/:ip", (c) => core.network.releaseIp(c.params.app, c.params.ip));
     // Certificates
-    on(v1, "GET", "/v1/apps/:app/certificates", (c) => core.listCertificates(c.params.app, c.query));
-    on(v1, "POST", "/v1/apps/:app/certificates/acme", (c) => core.requestAcmeCertificate(c.params.app, c.body));
+    on(v1, "GET", "/v1/apps/:app/certificates", (c) => core.network.listCertificates(c.params.app, c.query));
+    on(v1, "POST", "/v1/apps/:app/certificates/acme", (c) => core.network.requestAcmeCertificate(c.params.app, c.body));
     on(v1, "POST", "/v1/apps/:app/certificates/custom", notImplemented("importing a custom certificate"));
     on(v1, "GET", "/v1/apps/:app/certificates/:hostname", (c) =>
-        core.getCertificate(c.params.app, c.params.hostname, false),
+        core.network.getCertificate(c.params.app, c.params.hostname, false),
     );
     on(v1, "POST", "/v1/apps/:app/certificates/:hostname/check", (c) =>
-        core.getCertificate(c.params.app, c.params.hostname, true),
+        core.network.getCertificate(c.params.app, c.params.hostname, true),
     );
     on(v1, "DELETE", "/v1/apps/:app/certificates/:hostname", (c) =>
-        core.deleteCertificate(c.params.app, c.params.hostname),
+        core.network.deleteCertificate(c.params.app, c.params.hostname),
     );
     on(v1, "DELETE", "/v1/apps/:app/certificates/:hostname/acme", (c) =>
-        core.deleteCertificate(c.params.app, c.params.hostname),
+        core.network.deleteCertificate(c.params.app, c.params.hostname),
     );
     // Volumes are not emulated: say so rather than answer 404 as if the app had none.
     on(v1, "GET", "/v1/apps/:app/volumes", notImplemented("volumes"));
@@ -279,10 +286,13 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
         return { status: 200, body: { ok: true } };
     });
     on(admin, "GET", "/__emulator/inventory", () => ({ status: 200, body: core.inventory() }));
-    on(admin, "GET", "/__emulator/secret-values/:app", (c) => ({ status: 200, body: core.secretValues(c.params.app) }));
+    on(admin, "GET", "/__emulator/secret-values/:app", (c) => ({
+        status: 200,
+        body: core.secrets.secretValues(c.params.app),
+    }));
     on(admin, "GET", "/__emulator/secret-values/:app/machines/:id", (c) => ({
         status: 200,
-        body: core.machineSecretValues(c.params.app, c.params.id),
+        body: core.machines.machineSecretValues(c.params.app, c.params.id),
     }));
     on(admin, "GET", "/__emulator/requests", () => ({ status: 200, body: requestLog.map((e) => ({ ...e })) }));
     on(admin, "DELETE", "/__emulator/requests", () => {
@@ -327,7 +337,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
                         ? body.region
                         : DEFAULT_REGION;
             } else if (params.app !== undefined && params.id !== undefined) {
-                region = core.machineRegion(params.app, params.id);
+                region = core.machines.machineRegion(params.app, params.id);
             }
             const rule = faults.take({ method, path: pathname, app: params.app, region });
             if (rule) {
@@ -376,7 +386,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
         }
         log(`${method} ${url.pathname} ${reply.status} ${Date.now() - started}ms`);
         if (res.writableEnded || res.destroyed) return;
-        const headers: http.OutgoingHttpHeaders = { "fly-request-id": `${newUlid()}-emu` };
+        const headers: http.OutgoingHttpHeaders = { "fly-request-id": `${ulid()}-emu` };
         if (reply.body === undefined) {
             res.writeHead(reply.status, headers);
             res.end();
@@ -428,7 +438,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
         resetRequests: () => {
             requestLog = [];
         },
-        secretValues: (app) => core.secretValues(app),
-        machineSecretValues: (app, machineId) => core.machineSecretValues(app, machineId),
+        secretValues: (app) => core.secrets.secretValues(app),
+        machineSecretValues: (app, machineId) => core.machines.machineSecretValues(app, machineId),
     };
 }

@@ -2,7 +2,8 @@
  * Small pure helpers of the Fly emulator: API errors, identifiers in Fly's formats, Go
  * duration strings, image references. No state, no I/O.
  */
-import { createHash, randomBytes, randomInt } from "node:crypto";
+import { createHash, randomInt } from "node:crypto";
+import { hex, randomLowerAlnum, wordPair } from "../stand-ins/common/ids";
 
 /**
  * An error answered as `{"error": message, "status"?: code}` with the given HTTP status, the
@@ -36,85 +37,22 @@ export const badRequest = (message: string): ApiError => new ApiError(400, messa
 
 /** A machine id: 14 lowercase hex characters, e.g. `1857156b526dd8`. */
 export function newMachineId(): string {
-    return randomBytes(7).toString("hex");
-}
-
-const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/** A ULID (26 Crockford base-32 characters: 48-bit millisecond time, 80 random bits), as Fly's instance ids. */
-export function newUlid(now: number = Date.now()): string {
-    let time = "";
-    let t = now;
-    for (let i = 0; i < 10; i++) {
-        time = CROCKFORD[t % 32] + time;
-        t = Math.floor(t / 32);
-    }
-    let rand = "";
-    for (const byte of randomBytes(16)) rand += CROCKFORD[byte & 31];
-    return time + rand;
+    return hex(7);
 }
 
 /** An app id like Fly's: 16 lowercase alphanumerics, e.g. `z4k69dxd8r31p5mx`. */
 export function newAppId(): string {
-    const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-    let id = "";
-    for (let i = 0; i < 16; i++) id += alphabet[randomInt(alphabet.length)];
-    return id;
+    return randomLowerAlnum(16);
 }
 
 /** A lease nonce (opaque to clients). */
 export function newNonce(): string {
-    return randomBytes(6).toString("hex");
+    return hex(6);
 }
-
-const ADJECTIVES = [
-    "aged",
-    "bold",
-    "calm",
-    "dark",
-    "eager",
-    "fancy",
-    "gentle",
-    "hidden",
-    "icy",
-    "jolly",
-    "late",
-    "misty",
-    "noisy",
-    "odd",
-    "proud",
-    "quiet",
-    "red",
-    "shy",
-    "tiny",
-    "wild",
-];
-const NOUNS = [
-    "thunder",
-    "river",
-    "forest",
-    "meadow",
-    "glade",
-    "sun",
-    "moon",
-    "star",
-    "field",
-    "brook",
-    "cloud",
-    "dawn",
-    "dust",
-    "fire",
-    "frost",
-    "leaf",
-    "pine",
-    "rain",
-    "sea",
-    "wind",
-];
 
 /** A generated machine name, as Fly makes them: `aged-thunder-7371`. */
 export function newMachineName(): string {
-    return `${ADJECTIVES[randomInt(ADJECTIVES.length)]}-${NOUNS[randomInt(NOUNS.length)]}-${randomInt(1000, 10000)}`;
+    return `${wordPair()}-${randomInt(1000, 10000)}`;
 }
 
 /** A 6PN private address in the app's network: `fdaa:0:<net>:a7b:<x>:<y>:<z>:2`. */

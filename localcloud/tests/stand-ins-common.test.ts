@@ -1,10 +1,10 @@
-/** The stand-in providers' shared, pure helpers: raw values, check/diff engine, names, RESP, launchers. */
+/** The stand-in providers' shared, pure helpers: raw values, check/diff engine, names, launchers. */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseUrn } from "../../providers/plugin";
 import { checkFields, diffFields, Fields } from "../stand-ins/common/schema";
 import {
     containsUnknown,
-    parseUrn,
     secret,
     SECRET_SIG,
     SECRET_SIG_KEY,
@@ -13,7 +13,6 @@ import {
     unwrap,
     wrapSecrets,
 } from "../stand-ins/common/values";
-import { encodeCommand, parseReply, RedisReplyError } from "../stand-ins/common/resp";
 import { pgDatabaseName, pgRoleName, scopedName, scramVerifier } from "../stand-ins/neon/pg";
 import { renderLauncher } from "../stand-ins/install";
 
@@ -37,7 +36,9 @@ describe("raw values", () => {
         });
     });
     test("parseUrn takes the last type of a parent chain", () => {
-        expect(parseUrn("urn:pulumi:dev::game::fpsgame:neon:Database$neon:index/project:Project::db-project")).toEqual({
+        const urn = "urn:pulumi:dev::game::fpsgame:neon:Database$neon:index/project:Project::db-project";
+        expect(parseUrn(urn)).toEqual({
+            urn,
             type: "neon:index/project:Project",
             name: "db-project",
         });
@@ -107,24 +108,6 @@ describe("PostgreSQL names and passwords", () => {
         expect(v).toMatch(/^SCRAM-SHA-256\$4096:W22ZaJ0SNY7soEsUEjb6gQ==\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);
         expect(v).not.toContain("pencil");
         expect(scramVerifier("pencil", Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64"))).toBe(v);
-    });
-});
-
-describe("RESP", () => {
-    test("encodes commands and parses every reply type", () => {
-        expect(encodeCommand(["SET", "k", "vé"]).toString()).toBe("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nvé\r\n");
-        const buf = Buffer.from("+OK\r\n:5\r\n$-1\r\n*2\r\n$3\r\nfoo\r\n:1\r\n-ERR bad\r\n");
-        const values: unknown[] = [];
-        let off = 0;
-        for (;;) {
-            const r = parseReply(buf, off);
-            if (!r) break;
-            values.push(r.value);
-            off = r.next;
-        }
-        expect(values.slice(0, 4)).toEqual(["OK", 5, null, ["foo", 1]]);
-        expect(values[4]).toBeInstanceOf(RedisReplyError);
-        expect(parseReply(Buffer.from("$5\r\nab"))).toBeUndefined();
     });
 });
 

@@ -122,6 +122,18 @@ describe("Branch, Role, Database, Endpoint", () => {
             { property: "ownerName", reason: "Missing required property 'ownerName'" },
         ]);
     });
+    test("Role and Database: check refuses a reserved or too long name, and names the property", async () => {
+        const R = urn(TOKENS.role, "app-role");
+        const D = urn(TOKENS.database, "app-db");
+        expect((await provider.check!(R, {}, { projectId: "p", branchId: "b", name: "pg_app" })).failures).toEqual([
+            { property: "name", reason: 'role name "pg_app" is reserved (names starting with pg_ or neon_)' },
+        ]);
+        const long = "d".repeat(64);
+        const db = { projectId: "p", branchId: "b", ownerName: "o", name: long };
+        expect((await provider.check!(D, {}, db)).failures).toEqual([
+            { property: "name", reason: `database name must be 1 to 63 bytes long (got "${long}")` },
+        ]);
+    });
     test("Branch: parent changes replace, name/protected update, unknown projectId replaces", async () => {
         const B = urn(TOKENS.branch, "preview");
         const olds = {

@@ -20,13 +20,13 @@
  */
 import type * as pulumiProvider from "@pulumi/pulumi/provider";
 import { hex } from "../common/ids";
-import { Ctx, Handler, makeProvider } from "../common/provider";
+import { ResourceModule, ResourceProvider } from "../../../providers/plugin";
+import { Ctx, Rules, runCheck, runDiff } from "../common/provider";
 import { bool, checkFields, Fields, obj, str, strList } from "../common/schema";
 import {
     containsUnknown,
     isAbsent,
     isSecret,
-    parseUrn,
     Props,
     secret,
     stripUndefined,
@@ -118,14 +118,6 @@ function echo(raw: Props, spec: Fields): Props {
     return out;
 }
 
-function typeOf(urn: string): string {
-    const { type } = parseUrn(urn);
-    if (type !== TOKEN) {
-        throw new Error(`the local cloud's command stand-in does not implement ${type} (it implements ${TOKEN})`);
-    }
-    return type;
-}
-
 export interface CommandProviderOptions {
     /** Where logged output lines go (default: discarded). */
     readonly log?: StatusLogFactory;
@@ -135,7 +127,7 @@ export interface CommandProviderOptions {
     readonly env?: NodeJS.ProcessEnv;
 }
 
-/** The raw-value operations (exported for tests through makeCommandProvider). */
+/** The raw-value operations of the Command resource and the run function. */
 function operations(opts: CommandProviderOptions) {
     const logFactory = opts.log ?? NO_LOG;
 
@@ -176,13 +168,12 @@ function operations(opts: CommandProviderOptions) {
     }
 
     return {
-        async create(urn: string, raw: Props): Promise<pulumiProvider.CreateResult> {
-            typeOf(urn);
+        async create(ctx: Ctx, raw: Props): Promise<pulumiProvider.CreateResult> {
             const inputs = unwrapProps(raw);
             const secrets = secretStrings(raw);
-            const id = `${parseUrn(urn).name}${hex(4)}`;
+            const id = `${ctx.name}${hex(4)}`;
             const cmd = str(inputs, "create");
-            const res = cmd === undefined ? { stdout: "", stderr: "" } : await execute(urn, cmd, inputs, secrets);
+            const res = cmd === undefined ? { stdout: "", stderr: "" } : await execute(ctx.urn, cmd, inputs, secrets);
             const outs = {
                 ...echo(raw, fields),
                 stdout: outputText(res.stdout, secrets),
@@ -191,13 +182,11 @@ function operations(opts: CommandProviderOptions) {
             return { id, outs: stripUndefined(outs) };
         },
 
-        async read(id: string, urn: string, raw: Props): Promise<pulumiProvider.ReadResult> {
-            typeOf(urn);
+        async read(_ctx: Ctx, id: string, raw: Props): Promise<pulumiProvider.ReadResult> {
             return { id, props: raw ?? {}, inputs: echo(raw ?? {}, fields) };
         },
 
-        async update(id: string, urn: string, rawOlds: Props, rawNews: Props): Promise<pulumiProvider.UpdateResult> {
-            typeOf(urn);
+        async update(ctx: Ctx, _id: string, rawOlds: Props, rawNews: Props): Promise<pulumiProvider.UpdateResult> {
             const olds = unwrapProps(rawOlds);
             const news = unwrapProps(rawNews);
             const secrets = [...secretStrings(rawNews), ...secretStrings(rawOlds)];
@@ -205,19 +194,18 @@ function operations(opts: CommandProviderOptions) {
             let stdout: unknown = rawOlds.stdout ?? "";
             let stderr: unknown = rawOlds.stderr ?? "";
             if (cmd !== undefined) {
-                const res = await execute(urn, cmd, news, secrets, previousOf(olds));
+                const res = await execute(ctx.urn, cmd, news, secrets, previousOf(olds));
                 stdout = outputText(res.stdout, secrets);
                 stderr = outputText(res.stderr, secrets);
             }
             return { outs: stripUndefined({ ...echo(rawNews, fields), stdout, stderr }) };
         },
 
-        async delete(id: string, urn: string, raw: Props): Promise<void> {
-            typeOf(urn);
+        async delete(ctx: Ctx, _id: string, raw: Props): Promise<void> {
             const props = unwrapProps(raw);
             const cmd = str(props, "delete");
             if (cmd === undefined) return;
-            await execute(urn, cmd, props, secretStrings(raw), previousOf(props));
+            await execute(ctx.urn, cmd, props, secretStrings(raw), previousOf(props));
         },
 
         async invoke(token: string, raw: Props): Promise<pulumiProvider.InvokeResult> {
@@ -243,46 +231,45 @@ function operations(opts: CommandProviderOptions) {
     };
 }
 
-/** The Command handler: field rules for check/diff; its CRUD sees unwrapped values (no secret marks). */
-export function commandHandler(opts: CommandProviderOptions = {}): Handler {
+/** The field rules of the Command resource, for check and diff. */
+const RULES: Rules = {
+    fields,
+    validate(inputs: Props, failures: pulumiProvider.CheckFailure[]) {
+        const t = unwrap(inputs.triggers);
+        if (!isAbsent(t) && !containsUnknown(t) && !Array.isArray(t)) {
+            failures.push({ property: "triggers", reason: "triggers: expected a list" });
+        }
+        validateBase(inputs, failures);
+    },
+};
+
+/** The Command resource: check and diff from the field rules, the rest on raw values (see the module comment). */
+export function commandModule(opts: CommandProviderOptions = {}): ResourceModule<Ctx> {
     const ops = operations(opts);
     return {
-        fields,
-        secretOutputs: [],
-        validate(inputs: Props, failures: pulumiProvider.CheckFailure[]) {
-            const t = unwrap(inputs.triggers);
-            if (!isAbsent(t) && !containsUnknown(t) && !Array.isArray(t)) {
-                failures.push({ property: "triggers", reason: "triggers: expected a list" });
-            }
-            validateBase(inputs, failures);
+        check(olds, news, ctx) {
+            const { inputs, failures } = runCheck(RULES, ctx, olds as Props, news as Props);
+            return { inputs, failures };
         },
-        create: async (ctx: Ctx, inputs: Props) => {
-            const r = await ops.create(ctx.urn, inputs);
-            return { id: r.id, outs: r.outs as Props };
-        },
-        read: async (id: string, ctx: Ctx, state: Props) => (await ops.read(id, ctx.urn, state)).props as Props,
-        update: async (id: string, ctx: Ctx, olds: Props, news: Props) =>
-            (await ops.update(id, ctx.urn, olds, news)).outs as Props,
-        delete: (id: string, ctx: Ctx, state: Props) => ops.delete(id, ctx.urn, state),
+        diff: (olds, news) => runDiff(RULES, olds as Props, news as Props),
+        create: (ctx, inputs) => ops.create(ctx, inputs as Props),
+        read: (ctx, id, props) => ops.read(ctx, id, (props ?? {}) as Props),
+        update: (ctx, id, olds, news) => ops.update(ctx, id, olds as Props, news as Props),
+        delete: (ctx, id, props) => ops.delete(ctx, id, props as Props),
     };
 }
 
-/**
- * The provider: check/diff from the common wrapper, the rest on raw values (see the module
- * comment); Cancel kills running commands.
- */
+/** The provider: the Command resource, the run function, and Cancel, which kills running commands. */
 export function makeCommandProvider(opts: CommandProviderOptions = {}): pulumiProvider.Provider {
     const ops = operations(opts);
-    const base = makeProvider({ version: VERSION, handlers: { [TOKEN]: commandHandler(opts) } });
-    return {
-        ...base,
-        create: (urn, inputs) => ops.create(urn, inputs as Props),
-        read: (id, urn, props) => ops.read(id, urn, (props ?? {}) as Props),
-        update: (id, urn, olds, news) => ops.update(id, urn, olds as Props, news as Props),
-        delete: (id, urn, props) => ops.delete(id, urn, props as Props),
-        invoke: (token, inputs) => ops.invoke(token, inputs as Props),
+    const provider = new ResourceProvider<Ctx>({
+        version: VERSION,
+        displayName: "local cloud's command stand-in",
+        modules: { [TOKEN]: commandModule(opts) },
+        context: (call) => call,
+    });
+    return Object.assign(provider, {
+        invoke: (token: string, inputs: unknown) => ops.invoke(token, inputs as Props),
         cancel: async () => killRunning(),
-    };
+    });
 }
-
-export const handlers: Readonly<Record<string, Handler>> = { [TOKEN]: commandHandler() };

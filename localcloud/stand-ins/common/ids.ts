@@ -1,19 +1,26 @@
-/** Random identifiers and secrets in the services' formats. */
-import { randomBytes, randomInt, randomUUID } from "node:crypto";
+/**
+ * The offline wing's one helper for random identifiers, secrets and generated names, in the
+ * formats of the services it plays (the stand-ins and the Fly emulator). ULIDs come from the
+ * `ulid` package and UUIDs from `crypto.randomUUID`.
+ */
+import { randomBytes, randomInt } from "node:crypto";
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
 
+/** `length` characters drawn uniformly from `alphabet` (letters and digits by default). */
 export function randomString(length: number, alphabet: string = ALNUM): string {
     let s = "";
     for (let i = 0; i < length; i++) s += alphabet[randomInt(alphabet.length)];
     return s;
 }
 
+/** `length` lowercase letters and digits. */
 export function randomLowerAlnum(length: number): string {
     return randomString(length, LOWER_ALNUM);
 }
 
+/** `length` decimal digits. */
 export function randomDigits(length: number): string {
     return randomString(length, "0123456789");
 }
@@ -23,10 +30,7 @@ export function newPassword(length = 32): string {
     return randomString(length);
 }
 
-export function uuid(): string {
-    return randomUUID();
-}
-
+/** `bytes` random bytes as lowercase hex. */
 export function hex(bytes: number): string {
     return randomBytes(bytes).toString("hex");
 }
@@ -222,7 +226,7 @@ const NOUNS = [
     "wood",
 ];
 
-/** `<adjective>-<noun>`, as in Neon's and Vercel's generated names. */
+/** `<adjective>-<noun>`, as in Neon's, Vercel's and Fly's generated names. */
 export function wordPair(): string {
     return `${ADJECTIVES[randomInt(ADJECTIVES.length)]}-${NOUNS[randomInt(NOUNS.length)]}`;
 }

@@ -1,19 +1,19 @@
 /**
- * Builds a `@pulumi/pulumi/provider` Provider out of per-type handlers: `check` and `diff` come
- * from each handler's declared fields (plus optional hooks), `create`/`read`/`update`/`delete`
- * get unwrapped inputs and return plain outputs, whose secret properties are wrapped here.
+ * The stand-ins' way to write a resource module (`providers/plugin.ts`, the one shape of every
+ * provider plugin in this project) from a declarative `Handler`: `check` and `diff` come from the
+ * handler's declared fields (plus optional hooks), `create`/`read`/`update`/`delete` get
+ * unwrapped inputs and return plain outputs, whose secret properties are wrapped here. A stand-in
+ * that must see the engine's raw values (the command stand-in) writes its module directly.
  */
 import type * as pulumiProvider from "@pulumi/pulumi/provider";
+import { ResourceCall, ResourceModule, ResourceProvider } from "../../../providers/plugin";
 import { checkFields, CheckOutcome, diffFields, Fields } from "./schema";
-import { parseUrn, Props, stripUndefined, unwrapProps, wrapSecrets } from "./values";
+import { Props, stripUndefined, unwrapProps, wrapSecrets } from "./values";
 
-export interface Ctx {
-    readonly urn: string;
-    readonly type: string;
-    /** The Pulumi resource name (the URN's last part). */
-    readonly name: string;
-}
+/** The resource a call is about (its URN, type token and name). */
+export type Ctx = ResourceCall;
 
+/** A resource type described by its fields, with CRUD on unwrapped values. */
 export interface Handler {
     readonly fields: Fields;
     /** Outputs that the real provider marks secret. */
@@ -24,11 +24,15 @@ export interface Handler {
     extraReplaces?(olds: Props, news: Props): string[];
     create(ctx: Ctx, inputs: Props): Promise<{ id: string; outs: Props }>;
     /** The current outputs, or undefined when the object no longer exists. */
-    read(id: string, ctx: Ctx, state: Props): Promise<Props | undefined>;
-    update(id: string, ctx: Ctx, olds: Props, news: Props): Promise<Props>;
-    delete(id: string, ctx: Ctx, state: Props): Promise<void>;
+    read(ctx: Ctx, id: string, state: Props): Promise<Props | undefined>;
+    update(ctx: Ctx, id: string, olds: Props, news: Props): Promise<Props>;
+    delete(ctx: Ctx, id: string, state: Props): Promise<void>;
 }
 
+/** The declarative part of a handler: what check and diff need. */
+export type Rules = Pick<Handler, "fields" | "validate" | "extraReplaces">;
+
+/** A stand-in plugin: its version, its handlers by type token, and the optional extras. */
 export interface ProviderOptions {
     readonly version: string;
     readonly handlers: Readonly<Record<string, Handler>>;
@@ -41,26 +45,15 @@ export interface ProviderOptions {
     readonly invoke?: (token: string, inputs: Props) => Promise<pulumiProvider.InvokeResult>;
 }
 
-function handlerFor(handlers: Readonly<Record<string, Handler>>, urn: string): { h: Handler; ctx: Ctx } {
-    const { type, name } = parseUrn(urn);
-    const h = handlers[type];
-    if (!h) {
-        throw new Error(
-            `the local cloud's stand-in does not implement ${type} (it implements ${Object.keys(handlers).join(", ")})`,
-        );
-    }
-    return { h, ctx: { urn, type, name } };
-}
-
-/** Check for one handler (exported for unit tests). */
-export function runCheck(h: Handler, ctx: Ctx, olds: Props, news: Props): CheckOutcome {
+/** Check for one handler. */
+export function runCheck(h: Rules, ctx: Ctx, olds: Props, news: Props): CheckOutcome {
     const outcome = checkFields(h.fields, ctx.name, olds ?? {}, news ?? {});
     h.validate?.(outcome.inputs, outcome.failures);
     return outcome;
 }
 
-/** Diff for one handler (exported for unit tests). */
-export function runDiff(h: Handler, olds: Props, news: Props): pulumiProvider.DiffResult {
+/** Diff for one handler. */
+export function runDiff(h: Rules, olds: Props, news: Props): pulumiProvider.DiffResult {
     const { changed, replaces } = diffFields(h.fields, olds ?? {}, news ?? {});
     const extra = h.extraReplaces?.(unwrapProps(olds), news ?? {}) ?? [];
     for (const k of extra) {
@@ -70,56 +63,55 @@ export function runDiff(h: Handler, olds: Props, news: Props): pulumiProvider.Di
     return { changes: changed.length > 0, replaces };
 }
 
-export function finishOutputs(h: Handler, outs: Props): Props {
+function finishOutputs(h: Handler, outs: Props): Props {
     return stripUndefined(wrapSecrets(outs, h.secretOutputs));
 }
 
-export function makeProvider(opts: ProviderOptions): pulumiProvider.Provider {
-    const { handlers } = opts;
+/** The resource module of a handler. */
+export function handlerModule(h: Handler): ResourceModule<Ctx> {
     return {
-        version: opts.version,
-
-        async check(urn, olds, news) {
-            const { h, ctx } = handlerFor(handlers, urn);
+        check(olds, news, ctx) {
             const { inputs, failures } = runCheck(h, ctx, olds as Props, news as Props);
             return { inputs, failures };
         },
-
-        async diff(_id, urn, olds, news) {
-            const { h } = handlerFor(handlers, urn);
-            return runDiff(h, olds as Props, news as Props);
-        },
-
-        async create(urn, inputs) {
-            const { h, ctx } = handlerFor(handlers, urn);
+        diff: (olds, news) => runDiff(h, olds as Props, news as Props),
+        async create(ctx, inputs) {
             const { id, outs } = await h.create(ctx, unwrapProps(inputs as Props));
             return { id, outs: finishOutputs(h, outs) };
         },
-
-        async read(id, urn, props) {
-            const { h, ctx } = handlerFor(handlers, urn);
-            const outs = await h.read(id, ctx, unwrapProps(props as Props));
+        async read(ctx, id, props) {
+            const outs = await h.read(ctx, id, unwrapProps(props as Props));
             if (outs === undefined) return { id: "", props: {} };
             return { id, props: finishOutputs(h, outs) };
         },
-
-        async update(id, urn, olds, news) {
-            const { h, ctx } = handlerFor(handlers, urn);
-            const outs = await h.update(id, ctx, unwrapProps(olds as Props), unwrapProps(news as Props));
+        async update(ctx, id, olds, news) {
+            const outs = await h.update(ctx, id, unwrapProps(olds as Props), unwrapProps(news as Props));
             return { outs: finishOutputs(h, outs) };
         },
+        delete: (ctx, id, props) => h.delete(ctx, id, unwrapProps(props as Props)),
+    };
+}
 
-        async delete(id, urn, props) {
-            const { h, ctx } = handlerFor(handlers, urn);
-            await h.delete(id, ctx, unwrapProps(props as Props));
-        },
+/** A stand-in's name in errors. */
+export const STAND_IN = "local cloud's stand-in";
 
+/** The provider of a stand-in plugin: its handlers' modules, plus parameterization and functions. */
+export function makeProvider(opts: ProviderOptions): pulumiProvider.Provider {
+    const modules: Record<string, ResourceModule<Ctx>> = {};
+    for (const [type, h] of Object.entries(opts.handlers)) modules[type] = handlerModule(h);
+    const provider = new ResourceProvider<Ctx>({
+        version: opts.version,
+        displayName: STAND_IN,
+        modules,
+        context: (call) => call,
+    });
+    const invoke = opts.invoke;
+    return Object.assign(provider, {
         parameterizeArgs: opts.parameterizeArgs,
         parameterizeValue: opts.parameterizeValue,
-
-        async invoke(token, inputs) {
-            if (!opts.invoke) throw new Error(`the local cloud's stand-in does not implement the function ${token}`);
-            return opts.invoke(token, unwrapProps(inputs as Props));
+        async invoke(token: string, inputs: unknown): Promise<pulumiProvider.InvokeResult> {
+            if (!invoke) throw new Error(`the ${STAND_IN} does not implement the function ${token}`);
+            return invoke(token, unwrapProps(inputs as Props));
         },
-    };
+    });
 }

@@ -77,12 +77,3 @@ export function wrapSecrets(outs: Props, keys: readonly string[]): Props {
     }
     return out;
 }
-
-/** Parses `urn:pulumi:<stack>::<project>::<parent$…$type>::<name>` into the type token and name. */
-export function parseUrn(urn: string): { type: string; name: string } {
-    const parts = urn.split("::");
-    if (parts.length < 4) throw new Error(`malformed URN ${urn}`);
-    const qualified = parts[2];
-    const type = qualified.split("$").pop() ?? qualified;
-    return { type, name: parts.slice(3).join("::") };
-}

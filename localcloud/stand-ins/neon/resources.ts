@@ -80,6 +80,16 @@ export function nameError(kind: "role" | "database", name: string): string | und
     return undefined;
 }
 
+/** A handler's `validate` that checks the `name` input as a role or database name. */
+function validateName(kind: "role" | "database"): (inputs: Props, failures: CheckFailure[]) => void {
+    return (inputs, failures) => {
+        if (known(inputs, "name")) {
+            const err = nameError(kind, str(inputs, "name") ?? "");
+            if (err) failures.push({ property: "name", reason: err });
+        }
+    };
+}
+
 /** Builds the list of all PostgreSQL databases of a project. */
 function projectDatabases(p: ProjectRecord): string[] {
     return Object.values(p.branches).flatMap((b) =>
@@ -304,11 +314,11 @@ export const projectHandler: Handler = {
             return { id, outs: projectOutputs(p) };
         });
     },
-    async read(id: string) {
+    async read(_ctx: Ctx, id: string) {
         const p = projectStore().get(id);
         return p ? projectOutputs(p) : undefined;
     },
-    async update(id: string, _ctx: Ctx, olds: Props, news: Props) {
+    async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = projectStore();
         return store.locked(() => {
             const p = loadProject(id, "error updating project");
@@ -322,7 +332,7 @@ export const projectHandler: Handler = {
             return projectOutputs(p);
         });
     },
-    async delete(id: string) {
+    async delete(_ctx: Ctx, id: string) {
         const store = projectStore();
         await store.locked(async () => {
             const p = store.get(id);
@@ -430,7 +440,7 @@ export const branchHandler: Handler = {
             return { id, outs: branchOutputs(p, b, size) };
         });
     },
-    async read(id: string, _ctx: Ctx, state: Props) {
+    async read(_ctx: Ctx, id: string, state: Props) {
         const p = projectStore().get(str(state, "projectId") ?? "");
         const b = p?.branches[id];
         if (!p || !b) return undefined;
@@ -439,7 +449,7 @@ export const branchHandler: Handler = {
         );
         return branchOutputs(p, b, size);
     },
-    async update(id: string, _ctx: Ctx, olds: Props, news: Props) {
+    async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = projectStore();
         return store.locked(() => {
             const p = loadProject(str(olds, "projectId"), "error updating branch");
@@ -450,7 +460,7 @@ export const branchHandler: Handler = {
             return branchOutputs(p, b, (olds.logicalSize as number) ?? 0);
         });
     },
-    async delete(id: string, _ctx: Ctx, state: Props) {
+    async delete(_ctx: Ctx, id: string, state: Props) {
         const store = projectStore();
         await store.locked(async () => {
             const p = store.get(str(state, "projectId") ?? "");
@@ -512,12 +522,7 @@ function locate(id: string, state: Props): { projectId: string; branchId: string
 export const roleHandler: Handler = {
     fields: roleFields,
     secretOutputs: ["password"],
-    validate(inputs: Props, failures: CheckFailure[]) {
-        if (known(inputs, "name")) {
-            const err = nameError("role", str(inputs, "name") ?? "");
-            if (err) failures.push({ property: "name", reason: err });
-        }
-    },
+    validate: validateName("role"),
     async create(_ctx: Ctx, inputs: Props) {
         const store = projectStore();
         return store.locked(async () => {
@@ -540,14 +545,14 @@ export const roleHandler: Handler = {
             return { id: complexId(p.id, b.id, name), outs: roleOutputs(p, b, r) };
         });
     },
-    async read(id: string, _ctx: Ctx, state: Props) {
+    async read(_ctx: Ctx, id: string, state: Props) {
         const loc = locate(id, state);
         const p = projectStore().get(loc.projectId);
         const b = p?.branches[loc.branchId];
         const r = b?.roles[loc.name];
         return p && b && r ? roleOutputs(p, b, r) : undefined;
     },
-    async update(id: string, _ctx: Ctx, olds: Props) {
+    async update(_ctx: Ctx, id: string, olds: Props) {
         // Every input forces a replacement: nothing to change in place.
         const loc = locate(id, olds);
         const p = loadProject(loc.projectId, "error updating role");
@@ -556,7 +561,7 @@ export const roleHandler: Handler = {
         if (!r) throw neonError("error updating role", `role ${loc.name} not found`);
         return roleOutputs(p, b, r);
     },
-    async delete(id: string, _ctx: Ctx, state: Props) {
+    async delete(_ctx: Ctx, id: string, state: Props) {
         const loc = locate(id, state);
         const store = projectStore();
         await store.locked(async () => {
@@ -609,12 +614,7 @@ function databaseOutputs(
 export const databaseHandler: Handler = {
     fields: databaseFields,
     secretOutputs: [],
-    validate(inputs: Props, failures: CheckFailure[]) {
-        if (known(inputs, "name")) {
-            const err = nameError("database", str(inputs, "name") ?? "");
-            if (err) failures.push({ property: "name", reason: err });
-        }
-    },
+    validate: validateName("database"),
     async create(_ctx: Ctx, inputs: Props) {
         const store = projectStore();
         return store.locked(async () => {
@@ -639,14 +639,14 @@ export const databaseHandler: Handler = {
             return { id, outs: databaseOutputs(p, b, d, id) };
         });
     },
-    async read(id: string, _ctx: Ctx, state: Props) {
+    async read(_ctx: Ctx, id: string, state: Props) {
         const loc = locate(id, state);
         const p = projectStore().get(loc.projectId);
         const b = p?.branches[loc.branchId];
         const d = b?.databases[loc.name];
         return p && b && d ? databaseOutputs(p, b, d, id) : undefined;
     },
-    async update(id: string, _ctx: Ctx, olds: Props, news: Props) {
+    async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const loc = locate(id, olds);
         const store = projectStore();
         return store.locked(async () => {
@@ -680,7 +680,7 @@ export const databaseHandler: Handler = {
             return databaseOutputs(p, b, d, id);
         });
     },
-    async delete(id: string, _ctx: Ctx, state: Props) {
+    async delete(_ctx: Ctx, id: string, state: Props) {
         const loc = locate(id, state);
         const store = projectStore();
         await store.locked(async () => {
@@ -773,12 +773,12 @@ export const endpointHandler: Handler = {
             return { id: e.id, outs: endpointOutputs(p, e) };
         });
     },
-    async read(id: string, _ctx: Ctx, state: Props) {
+    async read(_ctx: Ctx, id: string, state: Props) {
         const p = projectStore().get(str(state, "projectId") ?? "");
         const e = p?.endpoints[id];
         return p && e ? endpointOutputs(p, e) : undefined;
     },
-    async update(id: string, _ctx: Ctx, olds: Props, news: Props) {
+    async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = projectStore();
         return store.locked(() => {
             const p = loadProject(str(olds, "projectId"), "error updating endpoint");
@@ -800,7 +800,7 @@ export const endpointHandler: Handler = {
             return endpointOutputs(p, e);
         });
     },
-    async delete(id: string, _ctx: Ctx, state: Props) {
+    async delete(_ctx: Ctx, id: string, state: Props) {
         const store = projectStore();
         await store.locked(() => {
             const p = store.get(str(state, "projectId") ?? "");

@@ -8,8 +8,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import Redis from "ioredis";
 import { localcloudPaths, readSecret, REDIS_ADMIN_USER, servicePort } from "../../services/env";
-import { redisCommands, RedisTarget } from "../common/resp";
 
 export interface InstanceSettings {
     readonly port: number;
@@ -91,6 +91,60 @@ export function instanceConfig(dir: string, tls: string, s: InstanceSettings, ad
     ].join("\n");
 }
 
+/** Where and as whom to reach one database's Redis: TLS on loopback, an ACL user and its password. */
+export interface RedisTarget {
+    readonly host: string;
+    readonly port: number;
+    /** PEM file of the CA that signed the server certificate. */
+    readonly caFile: string;
+    readonly user: string;
+    readonly password: string;
+}
+
+/**
+ * Connects to the target with ioredis (TLS verified against the local CA, `AUTH <user> <password>`),
+ * runs `work`, and disconnects. No retries: the caller decides. Errors name the address and the
+ * user, never the password.
+ */
+export async function withRedis<T>(
+    target: RedisTarget,
+    work: (redis: Redis) => Promise<T>,
+    timeoutMs = 10_000,
+): Promise<T> {
+    const redis = new Redis({
+        host: target.host,
+        port: target.port,
+        username: target.user,
+        password: target.password,
+        tls: { ca: fs.readFileSync(target.caFile) },
+        lazyConnect: true,
+        connectTimeout: timeoutMs,
+        commandTimeout: timeoutMs,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+    });
+    // ioredis reports why a connection failed (a refused AUTH, a bad certificate) as an 'error'
+    // event, then rejects connect() with only "Connection is closed."; keep the reason.
+    let connectionError: Error | undefined;
+    redis.on("error", (e: Error) => (connectionError = e));
+    const fail = (e: unknown): Error =>
+        new Error(
+            `Redis at ${target.host}:${target.port} as ${target.user}: ${e instanceof Error ? e.message : String(e)}`,
+        );
+    try {
+        try {
+            await redis.connect();
+        } catch (e) {
+            throw fail(connectionError ?? e);
+        }
+        return await work(redis).catch((e: unknown) => {
+            throw fail(e);
+        });
+    } finally {
+        redis.disconnect();
+    }
+}
+
 /** Writes (or rewrites) the instance's configuration, owned by the service user, mode 600. */
 export function writeInstance(id: string, s: InstanceSettings): void {
     const dir = instanceDir(id);
@@ -165,7 +219,7 @@ export async function startInstance(id: string, s: InstanceSettings): Promise<vo
     let last: unknown;
     for (let i = 0; i < 100; i++) {
         try {
-            await redisCommands(target, [["PING"]], { timeoutMs: 2000 });
+            await withRedis(target, (r) => r.ping(), 2000);
             return;
         } catch (e) {
             last = e;

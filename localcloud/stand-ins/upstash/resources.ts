@@ -8,10 +8,11 @@
  * database (CustomizeDiff); readRegions, eviction, autoScale, budget, prodPack, ipAllowlists
  * update in place.
  */
+import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import type { CheckFailure } from "@pulumi/pulumi/provider";
 import { localcloudPaths } from "../../services/env";
-import { newPassword, uuid } from "../common/ids";
+import { newPassword } from "../common/ids";
 import type { Ctx, Handler } from "../common/provider";
 import { bool, Fields, known, num, str, strList } from "../common/schema";
 import { JsonStore } from "../common/store";
@@ -23,9 +24,9 @@ import {
     MAXMEMORY_BYTES,
     removeInstance,
     startInstance,
+    withRedis,
     writeInstance,
 } from "./instances";
-import { redisCommands } from "../common/resp";
 
 export const TOKEN = "upstash:index/redisDatabase:RedisDatabase";
 
@@ -191,7 +192,7 @@ export const handler: Handler = {
         const store = databaseStore();
         return store.locked(async () => {
             const rec: DatabaseRecord = {
-                databaseId: uuid(),
+                databaseId: randomUUID(),
                 port: await allocatePort(),
                 password: newPassword(32),
                 restToken: `A${newPassword(59)}`,
@@ -211,11 +212,11 @@ export const handler: Handler = {
             return { id: `upstash-database-${rec.databaseId}`, outs: outputs(rec) };
         });
     },
-    async read(id: string, _ctx: Ctx, state: Props) {
+    async read(_ctx: Ctx, id: string, state: Props) {
         const rec = databaseStore().get(databaseIdOf(id, state));
         return rec ? outputs(rec) : undefined;
     },
-    async update(id: string, _ctx: Ctx, olds: Props, news: Props) {
+    async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = databaseStore();
         const dbId = databaseIdOf(id, olds);
         return store.locked(async () => {
@@ -235,16 +236,16 @@ export const handler: Handler = {
             if (eviction !== (rec.inputs.eviction ?? false)) {
                 const settings = { port: rec.port, password: rec.password, eviction };
                 writeInstance(rec.databaseId, settings);
-                await redisCommands(adminTarget(rec.port), [
-                    ["CONFIG", "SET", "maxmemory-policy", eviction ? "allkeys-lru" : "noeviction"],
-                ]);
+                await withRedis(adminTarget(rec.port), (r) =>
+                    r.config("SET", "maxmemory-policy", eviction ? "allkeys-lru" : "noeviction"),
+                );
             }
             rec.inputs = recordInputs(news);
             store.put(rec.databaseId, rec);
             return outputs(rec);
         });
     },
-    async delete(id: string, _ctx: Ctx, state: Props) {
+    async delete(_ctx: Ctx, id: string, state: Props) {
         const store = databaseStore();
         const dbId = databaseIdOf(id, state);
         await store.locked(async () => {

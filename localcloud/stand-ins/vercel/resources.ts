@@ -228,11 +228,11 @@ export const projectHandler: Handler = {
             return { id: rec.id, outs: projectOutputs(rec) };
         });
     },
-    async read(id: string) {
+    async read(_ctx: Ctx, id: string) {
         const rec = projectStore().get(id);
         return rec ? projectOutputs(rec) : undefined;
     },
-    async update(id: string, _ctx: Ctx, _olds: Props, news: Props) {
+    async update(_ctx: Ctx, id: string, _olds: Props, news: Props) {
         const store = projectStore();
         return store.locked(() => {
             const rec = store.get(id);
@@ -255,7 +255,7 @@ export const projectHandler: Handler = {
             return projectOutputs(rec);
         });
     },
-    async delete(id: string) {
+    async delete(_ctx: Ctx, id: string) {
         // Deleting a Vercel project deletes its env vars, domains and deployments with it.
         const store = projectStore();
         await store.locked(() => store.remove(id));
@@ -400,11 +400,11 @@ export const envVarHandler: Handler = {
             return { id: e.id, outs: envOutputs(p.id, p.teamId, e) };
         });
     },
-    async read(id: string, _ctx: Ctx, state: Props) {
+    async read(_ctx: Ctx, id: string, state: Props) {
         const found = findProjectWithEnv(projectStore(), str(state, "projectId"), id);
         return found ? envOutputs(found.p.id, found.p.teamId, found.e) : undefined;
     },
-    async update(id: string, _ctx: Ctx, olds: Props, news: Props) {
+    async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = projectStore();
         return store.locked(() => {
             const found = findProjectWithEnv(store, str(olds, "projectId"), id);
@@ -430,7 +430,7 @@ export const envVarHandler: Handler = {
             return envOutputs(p.id, p.teamId, e);
         });
     },
-    async delete(id: string, _ctx: Ctx, state: Props) {
+    async delete(_ctx: Ctx, id: string, state: Props) {
         const store = projectStore();
         await store.locked(() => {
             const found = findProjectWithEnv(store, str(state, "projectId"), id);
@@ -525,12 +525,12 @@ export const domainHandler: Handler = {
             return { id: d.name, outs: domainOutputs(p, d, inputs) };
         });
     },
-    async read(id: string, _ctx: Ctx, state: Props) {
+    async read(_ctx: Ctx, id: string, state: Props) {
         const p = projectStore().get(str(state, "projectId") ?? "");
         const d = p?.domains.find((x) => x.name === id);
         return p && d ? domainOutputs(p, d, state) : undefined;
     },
-    async update(id: string, _ctx: Ctx, olds: Props, news: Props) {
+    async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = projectStore();
         return store.locked(() => {
             const p = store.get(str(olds, "projectId") ?? "");
@@ -545,7 +545,7 @@ export const domainHandler: Handler = {
             return domainOutputs(p, d, news);
         });
     },
-    async delete(id: string, _ctx: Ctx, state: Props) {
+    async delete(_ctx: Ctx, id: string, state: Props) {
         const store = projectStore();
         await store.locked(() => {
             const p = store.get(str(state, "projectId") ?? "");
@@ -613,12 +613,12 @@ export const deploymentHandler: Handler = {
             return { id: d.id, outs: deploymentOutputs(p, d, inputs) };
         });
     },
-    async read(id: string, _ctx: Ctx, state: Props) {
+    async read(_ctx: Ctx, id: string, state: Props) {
         const p = projectStore().get(str(state, "projectId") ?? "");
         const d = p?.deployments.find((x) => x.id === id);
         return p && d ? deploymentOutputs(p, d, state) : undefined;
     },
-    async update(id: string, _ctx: Ctx, olds: Props, news: Props) {
+    async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const p = projectStore().get(str(olds, "projectId") ?? "");
         const d = p?.deployments.find((x) => x.id === id);
         if (!p || !d)
@@ -628,7 +628,7 @@ export const deploymentHandler: Handler = {
             );
         return deploymentOutputs(p, d, news);
     },
-    async delete(id: string, _ctx: Ctx, state: Props) {
+    async delete(_ctx: Ctx, id: string, state: Props) {
         if (bool(state, "deleteOnDestroy") !== true) return; // Vercel keeps deployments by default
         const store = projectStore();
         await store.locked(() => {

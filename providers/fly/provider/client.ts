@@ -7,7 +7,7 @@
  * - Idempotent requests (GET, DELETE, full-config updates, bulk secret sets) are retried on
  *   network errors, timeouts, 5xx and 429 with exponential backoff. Other POSTs (creates,
  *   leases, IP allocations) are retried only on 429 or a refused connection, when the request
- *   cannot have been processed: creates are made safe to retry by name in `machine.ts`.
+ *   cannot have been processed: creates are made safe to retry by name in `machine/crud.ts`.
  * - Every failure becomes a {@link FlyApiError} whose message names the operation, the app,
  *   the machine, the HTTP status and Fly's own `status`/`error`.
  */
@@ -363,7 +363,7 @@ export class FlyClient {
         );
     }
 
-    /** Not retried unless Fly surely did not process it: see `machine.ts` for the safe retry by name. */
+    /** Not retried unless Fly surely did not process it: see `machine/crud.ts` for the safe retry by name. */
     createMachine(app: string, req: FlyCreateMachineRequest): Promise<FlyMachine> {
         return this.request(
             { action: "create machine", app, machine: req.name },

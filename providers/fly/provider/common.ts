@@ -2,7 +2,8 @@
  * What the per-resource modules share: the module interface the provider dispatches to,
  * the context each operation gets, the generic input diff and the output helpers.
  */
-import { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
+import { DiffResult } from "@pulumi/pulumi/provider";
+import type { ResourceModule as PluginResourceModule } from "../../plugin";
 import { FlyClient } from "./client";
 import { containsUnknown, deepEqual, isObject, JsonObject, unwrapSecrets } from "./values";
 
@@ -15,15 +16,8 @@ export interface ProviderContext {
     log(message: string): void;
 }
 
-/** One resource type's implementation. `check` and `diff` are pure. */
-export interface ResourceModule {
-    check(olds: unknown, news: unknown): CheckResult;
-    diff(olds: unknown, news: unknown): DiffResult;
-    create(ctx: ProviderContext, inputs: unknown): Promise<CreateResult>;
-    read(ctx: ProviderContext, id: string, props: unknown): Promise<ReadResult>;
-    update(ctx: ProviderContext, id: string, olds: unknown, news: unknown): Promise<UpdateResult>;
-    delete(ctx: ProviderContext, id: string, props: unknown): Promise<void>;
-}
+/** One resource type's implementation (the shape in `providers/plugin.ts`). `check` and `diff` are pure. */
+export type ResourceModule = PluginResourceModule<ProviderContext>;
 
 export function asObject(v: unknown): JsonObject {
     const plain = isObject(v) ? v : {};

@@ -1,11 +1,11 @@
 /**
- * The Fly resource provider: dispatches each engine call by type token to the module of
- * that resource (`app.ts`, `secrets.ts`, `machine.ts`, `ip.ts`, `certificate.ts`).
+ * The Fly resource provider: dispatches each engine call by type token (`providers/plugin.ts`) to
+ * the module of that resource (`app.ts`, `secrets.ts`, `machine/`, `ip.ts`, `certificate.ts`).
  *
  * Credentials come from the plugin's environment (`FLY_API_TOKEN`, `FLY_API_URL`), read on
  * every request: the server in `@pulumi/pulumi/provider` ignores provider configuration.
  */
-import * as provider from "@pulumi/pulumi/provider";
+import { parseUrn, ResourceProvider } from "../../plugin";
 import { FLY_PROVIDER_VERSION, FlyTypes } from "../types";
 import { app } from "./app";
 import { certificate } from "./certificate";
@@ -25,11 +25,10 @@ const MODULES: Record<string, ResourceModule> = {
 
 /** The type token in a URN `urn:pulumi:<stack>::<project>::<parent$...$type>::<name>`. */
 export function typeOfUrn(urn: string): string {
-    const parts = urn.split("::");
-    const qualified = parts.length >= 4 ? parts[2] : urn;
-    return qualified.split("$").pop() ?? qualified;
+    return parseUrn(urn).type;
 }
 
+/** How a FlyProvider talks to Fly and reports progress. */
 export interface FlyProviderOptions extends FlyClientOptions {
     /** How often a machine's checks are polled while waiting. Default 1000 ms. */
     pollIntervalMs?: number;
@@ -37,50 +36,14 @@ export interface FlyProviderOptions extends FlyClientOptions {
     log?: (message: string) => void;
 }
 
-export class FlyProvider implements provider.Provider {
-    readonly version = FLY_PROVIDER_VERSION;
-    private readonly ctx: ProviderContext;
-
+/** The Fly provider: one module per resource type (`providers/plugin.ts`), one client per process. */
+export class FlyProvider extends ResourceProvider<ProviderContext> {
     constructor(opts: FlyProviderOptions = {}) {
-        this.ctx = {
+        const ctx: ProviderContext = {
             client: new FlyClient(opts),
             pollIntervalMs: opts.pollIntervalMs ?? 1000,
             log: opts.log ?? ((m) => process.stderr.write(`fly: ${m}\n`)),
         };
-    }
-
-    private module(urn: string): ResourceModule {
-        const type = typeOfUrn(urn);
-        const m = MODULES[type];
-        if (!m) {
-            throw new Error(
-                `the fly provider has no resource type "${type}" (it has ${Object.keys(MODULES).join(", ")})`,
-            );
-        }
-        return m;
-    }
-
-    async check(urn: string, olds: unknown, news: unknown): Promise<provider.CheckResult> {
-        return this.module(urn).check(olds, news);
-    }
-
-    async diff(_id: string, urn: string, olds: unknown, news: unknown): Promise<provider.DiffResult> {
-        return this.module(urn).diff(olds, news);
-    }
-
-    async create(urn: string, inputs: unknown): Promise<provider.CreateResult> {
-        return this.module(urn).create(this.ctx, inputs);
-    }
-
-    async read(id: string, urn: string, props?: unknown): Promise<provider.ReadResult> {
-        return this.module(urn).read(this.ctx, id, props ?? {});
-    }
-
-    async update(id: string, urn: string, olds: unknown, news: unknown): Promise<provider.UpdateResult> {
-        return this.module(urn).update(this.ctx, id, olds, news);
-    }
-
-    async delete(id: string, urn: string, props: unknown): Promise<void> {
-        return this.module(urn).delete(this.ctx, id, props);
+        super({ version: FLY_PROVIDER_VERSION, displayName: "fly provider", modules: MODULES, context: () => ctx });
     }
 }

@@ -1,0 +1,154 @@
+/**
+ * A machine's state transitions: transient states (`starting`, `stopping`, ...) that settle after
+ * `transitionDelayMs`, the event log, and the waiters of `GET .../wait` woken on every change.
+ */
+import { ulid } from "ulid";
+import type { Model } from "./model";
+import type { JsonObject, MachineState, StoredApp, StoredMachine } from "./types";
+import { badRequest, parseGoDuration, rfc3339 } from "./util";
+
+const MAX_EVENTS = 50;
+const MAX_WAIT_SECONDS = 60;
+
+/** Transient states and where they settle. */
+const SETTLES_TO: Partial<Record<MachineState, MachineState>> = {
+    starting: "started",
+    updating: "started",
+    restarting: "started",
+    stopping: "stopped",
+    suspending: "suspended",
+    destroying: "destroyed",
+};
+const EVENT_TYPE_OF_TRANSIENT: Partial<Record<MachineState, string>> = {
+    starting: "start",
+    updating: "update",
+    restarting: "restart",
+    stopping: "stop",
+    suspending: "suspend",
+    destroying: "destroy",
+};
+
+/** A pending `GET .../wait`, rechecked whenever its machine changes. */
+export interface Waiter {
+    machineId: string;
+    recheck: () => void;
+    abort: () => void;
+}
+
+/** Moves machines through their states and wakes the waiters. */
+export class Lifecycle {
+    private readonly timers = new Map<string, NodeJS.Timeout>();
+    private readonly waiters = new Set<Waiter>();
+
+    constructor(private readonly model: Model) {
+        // Machines saved mid-transition settle as if the emulator had never stopped.
+        for (const app of model.state.apps) {
+            for (const m of app.machines) this.scheduleSettle(app, m);
+        }
+    }
+
+    /** Cancels pending transitions and answers pending waits (the server is going away). */
+    close(): void {
+        for (const t of this.timers.values()) clearTimeout(t);
+        this.timers.clear();
+        for (const w of [...this.waiters]) w.abort();
+        this.waiters.clear();
+    }
+
+    /** Registers a wait; `notify` rechecks it. */
+    addWaiter(w: Waiter): void {
+        this.waiters.add(w);
+    }
+
+    /** Drops a wait that finished or whose client went away. */
+    removeWaiter(w: Waiter): void {
+        this.waiters.delete(w);
+    }
+
+    addEvent(m: StoredMachine, type: string, status: string, source: "user" | "flyd", request?: JsonObject): void {
+        const event = { id: ulid(), type, status, source, timestamp: Date.now(), ...(request ? { request } : {}) };
+        m.events.unshift(event);
+        if (m.events.length > MAX_EVENTS) m.events.length = MAX_EVENTS;
+    }
+
+    setState(
+        m: StoredMachine,
+        state: MachineState,
+        eventType: string,
+        source: "user" | "flyd",
+        request?: JsonObject,
+    ): void {
+        m.state = state;
+        m.updated_at = rfc3339();
+        this.addEvent(m, eventType, state, source, request);
+    }
+
+    cancel(m: StoredMachine): void {
+        const t = this.timers.get(m.id);
+        if (t) {
+            clearTimeout(t);
+            this.timers.delete(m.id);
+        }
+    }
+
+    /** Enters a transient state now and settles it after `transitionDelayMs`. */
+    begin(app: StoredApp, m: StoredMachine, transient: MachineState): void {
+        this.cancel(m);
+        this.setState(m, transient, EVENT_TYPE_OF_TRANSIENT[transient] ?? transient, "user");
+        this.notify(m);
+        this.scheduleSettle(app, m);
+    }
+
+    scheduleSettle(app: StoredApp, m: StoredMachine): void {
+        const transient = m.state;
+        const settled = SETTLES_TO[transient];
+        if (!settled) return;
+        const eventType = EVENT_TYPE_OF_TRANSIENT[transient] ?? transient;
+        const timer = setTimeout(() => {
+            this.timers.delete(m.id);
+            if (m.state !== transient || !app.machines.includes(m)) return;
+            const request =
+                settled === "stopped"
+                    ? {
+                          exit_event: {
+                              exit_code: 0,
+                              oom_killed: false,
+                              requested_stop: true,
+                              restarting: false,
+                              signal: -1,
+                              exited_at: rfc3339(),
+                          },
+                      }
+                    : undefined;
+            this.setState(m, settled, settled === "stopped" ? "exit" : eventType, "flyd", request);
+            this.model.persist();
+            this.notify(m);
+        }, this.model.opts.transitionDelayMs);
+        timer.unref();
+        this.timers.set(m.id, timer);
+    }
+
+    destroy(m: StoredMachine, source: "user" | "flyd"): void {
+        this.cancel(m);
+        delete m.lease;
+        this.setState(m, "destroying", "destroy", source);
+        this.setState(m, "destroyed", "destroy", "flyd");
+        this.notify(m);
+    }
+
+    notify(m: StoredMachine): void {
+        for (const w of [...this.waiters]) if (w.machineId === m.id) w.recheck();
+    }
+
+    waitTimeout(raw: string | null): number {
+        if (raw === null || raw === "") return MAX_WAIT_SECONDS;
+        let seconds = Number(raw);
+        if (!Number.isFinite(seconds)) {
+            const ns = parseGoDuration(raw);
+            if (ns === undefined) throw badRequest(`invalid timeout ${JSON.stringify(raw)}: use a number of seconds`);
+            seconds = ns / 1e9;
+        }
+        if (seconds <= 0) return MAX_WAIT_SECONDS;
+        return Math.min(seconds, MAX_WAIT_SECONDS);
+    }
+}

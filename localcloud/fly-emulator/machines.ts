@@ -1,0 +1,408 @@
+/**
+ * The Fly emulator's machines: `/v1/apps/{app}/machines` create, list, get, update, stop, start,
+ * restart, suspend, signal, delete and wait, plus cordon and metadata.
+ */
+import { ulid } from "ulid";
+import { checkStatuses, normalizeConfig } from "./config";
+import type { Leases } from "./leases";
+import type { Lifecycle, Waiter } from "./lifecycle";
+import { type Model, optionalBool, optionalNonNegativeInt, type Reply, requireObject, truthy } from "./model";
+import type { Secrets } from "./secrets";
+import type { JsonObject, MachineState, StoredApp, StoredMachine } from "./types";
+import { WAITABLE_STATES } from "./types";
+import {
+    ApiError,
+    badRequest,
+    isPlainObject,
+    newMachineId,
+    newMachineName,
+    newPrivateIp,
+    parseGoDuration,
+    parseImageRef,
+    rfc3339,
+} from "./util";
+
+/** Where a machine goes when it is created without a `region`. */
+export const DEFAULT_REGION = "iad";
+/** States in which a machine refuses a plain (non-forced) delete. */
+const ACTIVE_STATES: MachineState[] = ["starting", "started", "updating", "restarting", "stopping", "suspending"];
+const RUNNING_STATES: MachineState[] = ["starting", "started", "updating", "restarting"];
+
+const REGION_RE = /^[a-z]{3}$/;
+
+/** `/v1/apps/{app}/machines`. */
+export class Machines {
+    constructor(
+        private readonly model: Model,
+        private readonly lifecycle: Lifecycle,
+        private readonly leases: Leases,
+        private readonly secrets: Secrets,
+    ) {}
+
+    listMachines(appName: string, query: URLSearchParams): Reply {
+        const app = this.model.app(appName);
+        const includeDeleted = truthy(query.get("include_deleted"));
+        const region = query.get("region");
+        const states = (query.get("state") ?? "").split(",").filter((s) => s !== "");
+        const metadata: [string, string][] = [];
+        for (const [key, value] of query) {
+            if (key.startsWith("metadata.")) metadata.push([key.slice("metadata.".length), value]);
+        }
+        const machines = app.machines.filter((m) => {
+            if (!includeDeleted && m.state === "destroyed") return false;
+            if (region && m.region !== region) return false;
+            if (states.length > 0 && !states.includes(m.state)) return false;
+            const md = isPlainObject(m.config.metadata) ? m.config.metadata : {};
+            return metadata.every(([k, v]) => md[k] === v);
+        });
+        return { status: 200, body: machines.map((m) => this.machineWire(app, m)) };
+    }
+
+    createMachine(appName: string, rawBody: unknown): Reply {
+        const app = this.model.app(appName);
+        const body = requireObject(rawBody);
+        const config = normalizeConfig(body.config);
+        const region =
+            body.region === undefined || body.region === null || body.region === "" ? DEFAULT_REGION : body.region;
+        if (typeof region !== "string" || !REGION_RE.test(region))
+            throw badRequest(`invalid region ${JSON.stringify(region)}: use a three-letter Fly region code`);
+        let name: string;
+        if (body.name === undefined || body.name === null || body.name === "") {
+            do name = newMachineName();
+            while (this.model.liveMachines(app).some((m) => m.name === name));
+        } else {
+            if (typeof body.name !== "string" || body.name.length > 63)
+                throw badRequest("invalid name: must be a string of at most 63 characters");
+            name = body.name;
+            if (this.model.liveMachines(app).some((m) => m.name === name)) {
+                throw new ApiError(
+                    409,
+                    `a machine named ${JSON.stringify(name)} already exists in app ${app.name}`,
+                    "name_taken",
+                );
+            }
+        }
+        const skipLaunch = optionalBool(body, "skip_launch");
+        const skipRegistration = optionalBool(body, "skip_service_registration");
+        const skipSecrets = optionalBool(body, "skip_secrets");
+        const leaseTtl = optionalNonNegativeInt(body, "lease_ttl");
+        this.secrets.checkMinSecretsVersion(app, optionalNonNegativeInt(body, "min_secrets_version"));
+
+        const now = rfc3339();
+        const m: StoredMachine = {
+            id: newMachineId(),
+            name,
+            region,
+            state: "created",
+            instance_id: ulid(),
+            private_ip: newPrivateIp(app.id),
+            created_at: now,
+            updated_at: now,
+            config,
+            cordoned: skipRegistration,
+            events: [],
+            secrets_version: null,
+            secret_values: {},
+        };
+        this.secrets.giveSecrets(app, m, skipSecrets);
+        this.lifecycle.addEvent(m, "launch", "created", "user");
+        app.machines.push(m);
+        let nonce: string | undefined;
+        if (leaseTtl !== undefined && leaseTtl > 0) {
+            m.lease = this.leases.newLease(leaseTtl, "");
+            nonce = m.lease.nonce;
+        }
+        if (!skipLaunch) this.lifecycle.begin(app, m, "starting");
+        this.model.persist();
+        return { status: 200, body: this.machineWire(app, m, nonce) };
+    }
+
+    getMachine(appName: string, id: string): Reply {
+        const app = this.model.app(appName);
+        return { status: 200, body: this.machineWire(app, this.model.machine(app, id, { allowDestroyed: true })) };
+    }
+
+    updateMachine(appName: string, id: string, rawBody: unknown, nonce: string | undefined): Reply {
+        const { app, m } = this.leased(appName, id, nonce);
+        const body = requireObject(rawBody);
+        const config = normalizeConfig(body.config);
+        if (body.region !== undefined && body.region !== null && body.region !== "" && body.region !== m.region) {
+            throw badRequest(
+                `region is immutable: machine ${m.id} is in ${m.region}, not ${String(body.region)}; create a new machine instead`,
+            );
+        }
+        if (body.name !== undefined && body.name !== null && body.name !== "" && body.name !== m.name) {
+            throw badRequest(`name is immutable: machine ${m.id} is named ${m.name}, not ${String(body.name)}`);
+        }
+        if (
+            typeof body.current_version === "string" &&
+            body.current_version !== "" &&
+            body.current_version !== m.instance_id
+        ) {
+            throw new ApiError(412, `machine ${m.id} is at version ${m.instance_id}, not ${body.current_version}`);
+        }
+        const skipLaunch = optionalBool(body, "skip_launch");
+        const skipSecrets = optionalBool(body, "skip_secrets");
+        this.secrets.checkMinSecretsVersion(app, optionalNonNegativeInt(body, "min_secrets_version"));
+        if (body.skip_service_registration === true) m.cordoned = true;
+
+        m.config = config;
+        m.instance_id = ulid();
+        this.secrets.giveSecrets(app, m, skipSecrets);
+        if (skipLaunch) {
+            this.lifecycle.cancel(m);
+            this.lifecycle.setState(m, m.state === "created" ? "created" : "stopped", "update", "user");
+            this.lifecycle.notify(m);
+        } else {
+            this.lifecycle.begin(app, m, "updating");
+        }
+        this.model.persist();
+        return { status: 200, body: this.machineWire(app, m) };
+    }
+
+    stopMachine(appName: string, id: string, rawBody: unknown, nonce: string | undefined): Reply {
+        const { app, m } = this.leased(appName, id, nonce);
+        if (rawBody !== undefined) {
+            const body = requireObject(rawBody);
+            if (
+                body.timeout !== undefined &&
+                body.timeout !== null &&
+                typeof body.timeout === "string" &&
+                parseGoDuration(body.timeout) === undefined
+            ) {
+                throw badRequest(`invalid timeout: ${JSON.stringify(body.timeout)} is not a duration`);
+            }
+        }
+        if (m.state !== "stopped" && m.state !== "created") {
+            this.lifecycle.begin(app, m, "stopping");
+            this.model.persist();
+        }
+        return { status: 200, body: { ok: true } };
+    }
+
+    startMachine(appName: string, id: string, nonce: string | undefined): Reply {
+        const { app, m } = this.leased(appName, id, nonce);
+        const previous = m.state;
+        if (!RUNNING_STATES.includes(m.state)) {
+            this.lifecycle.begin(app, m, "starting");
+            this.model.persist();
+        }
+        return { status: 200, body: { previous_state: previous, migrated: false, new_host: "" } };
+    }
+
+    restartMachine(appName: string, id: string, nonce: string | undefined): Reply {
+        const { app, m } = this.leased(appName, id, nonce);
+        if (!RUNNING_STATES.includes(m.state))
+            throw new ApiError(412, `unable to restart machine ${m.id}: it is ${m.state}, not started`);
+        this.lifecycle.begin(app, m, "restarting");
+        this.model.persist();
+        return { status: 200, body: { ok: true } };
+    }
+
+    suspendMachine(appName: string, id: string, nonce: string | undefined): Reply {
+        const { app, m } = this.leased(appName, id, nonce);
+        if (m.state !== "started")
+            throw new ApiError(412, `unable to suspend machine ${m.id}: it is ${m.state}, not started`);
+        this.lifecycle.begin(app, m, "suspending");
+        this.model.persist();
+        return { status: 200, body: { ok: true } };
+    }
+
+    signalMachine(appName: string, id: string, rawBody: unknown, nonce: string | undefined): Reply {
+        const { app, m } = this.leased(appName, id, nonce);
+        const body = requireObject(rawBody);
+        const signal = body.signal;
+        if (typeof signal !== "number" && typeof signal !== "string") throw badRequest("signal is required");
+        if (!RUNNING_STATES.includes(m.state))
+            throw new ApiError(412, `unable to signal machine ${m.id}: it is ${m.state}, not started`);
+        if (signal === 9 || signal === "9" || signal === "SIGKILL") {
+            this.lifecycle.begin(app, m, "stopping");
+        } else {
+            this.lifecycle.addEvent(m, "signal", m.state, "user");
+        }
+        this.model.persist();
+        return { status: 200, body: { ok: true } };
+    }
+
+    deleteMachine(appName: string, id: string, query: URLSearchParams, nonce: string | undefined): Reply {
+        const { m } = this.leased(appName, id, nonce);
+        const force = truthy(query.get("force")) || truthy(query.get("kill"));
+        if (ACTIVE_STATES.includes(m.state) && !force)
+            throw new ApiError(412, "machine still active, refusing to delete");
+        this.lifecycle.destroy(m, "user");
+        this.model.persist();
+        return { status: 200, body: { ok: true } };
+    }
+
+    /**
+     * `GET .../wait`: resolves when the machine is in one of the states (and at `instance_id`,
+     * if given), or with 408 after `timeout` seconds (at most 60). `onCancel` receives a
+     * function that drops the wait when the client goes away.
+     */
+    waitMachine(
+        appName: string,
+        id: string,
+        query: URLSearchParams,
+        onCancel: (cancel: () => void) => void,
+    ): Reply | Promise<Reply> {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id, { allowDestroyed: true });
+        const states = query
+            .getAll("state")
+            .flatMap((s) => s.split(","))
+            .filter((s) => s !== "");
+        if (states.length === 0) states.push("started");
+        for (const s of states) {
+            if (!(WAITABLE_STATES as readonly string[]).includes(s)) {
+                throw badRequest(`invalid state ${JSON.stringify(s)}: wait supports ${WAITABLE_STATES.join(", ")}`);
+            }
+        }
+        const instanceId = query.get("instance_id") || query.get("version") || undefined;
+        const timeoutSeconds = this.lifecycle.waitTimeout(query.get("timeout"));
+        const target = states.join(", ");
+        const evaluate = (): Reply | undefined => {
+            if (
+                states.includes(m.state) &&
+                (instanceId === undefined || m.instance_id === instanceId || m.state === "destroyed")
+            ) {
+                return { status: 200, body: { ok: true } };
+            }
+            if (m.state === "destroyed") {
+                return new ApiError(412, `machine ${m.id} was destroyed while waiting for state ${target}`).toReply();
+            }
+            return undefined;
+        };
+        const now = evaluate();
+        if (now) return now;
+        return new Promise<Reply>((resolve) => {
+            const finish = (reply: Reply): void => {
+                clearTimeout(timer);
+                this.lifecycle.removeWaiter(waiter);
+                resolve(reply);
+            };
+            const waiter: Waiter = {
+                machineId: m.id,
+                recheck: () => {
+                    const reply = evaluate();
+                    if (reply) finish(reply);
+                },
+                abort: () => finish(new ApiError(503, "the fly emulator is shutting down").toReply()),
+            };
+            const timer = setTimeout(
+                () =>
+                    finish(
+                        new ApiError(
+                            408,
+                            `deadline_exceeded: machine ${m.id} did not reach state ${target}${instanceId ? ` at instance ${instanceId}` : ""} within ${timeoutSeconds}s (it is ${m.state})`,
+                        ).toReply(),
+                    ),
+                timeoutSeconds * 1000,
+            );
+            this.lifecycle.addWaiter(waiter);
+            onCancel(() => {
+                clearTimeout(timer);
+                this.lifecycle.removeWaiter(waiter);
+            });
+        });
+    }
+
+    cordon(appName: string, id: string, nonce: string | undefined, cordoned: boolean): Reply {
+        const { m } = this.leased(appName, id, nonce);
+        m.cordoned = cordoned;
+        this.lifecycle.addEvent(m, cordoned ? "cordon" : "uncordon", m.state, "user");
+        this.model.persist();
+        return { status: 200, body: { ok: true } };
+    }
+
+    getMetadata(appName: string, id: string): Reply {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id, { allowDestroyed: true });
+        return { status: 200, body: isPlainObject(m.config.metadata) ? m.config.metadata : {} };
+    }
+
+    setMetadata(appName: string, id: string, key: string, rawBody: unknown): Reply {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id);
+        const body = requireObject(rawBody);
+        if (typeof body.value !== "string") throw badRequest("value is required and must be a string");
+        m.config.metadata = { ...(isPlainObject(m.config.metadata) ? m.config.metadata : {}), [key]: body.value };
+        m.updated_at = rfc3339();
+        this.model.persist();
+        return { status: 204 };
+    }
+
+    deleteMetadata(appName: string, id: string, key: string): Reply {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id);
+        if (isPlainObject(m.config.metadata) && key in m.config.metadata) {
+            const { [key]: _removed, ...rest } = m.config.metadata;
+            m.config.metadata = rest;
+            m.updated_at = rfc3339();
+            this.model.persist();
+        }
+        return { status: 204 };
+    }
+
+    /** The secrets version and values a machine was given at its last create/update (test-only). */
+    machineSecretValues(
+        appName: string,
+        id: string,
+    ): {
+        app: string;
+        machine_id: string;
+        instance_id: string;
+        secrets_version: number | null;
+        values: Record<string, string>;
+    } {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id, { allowDestroyed: true });
+        return {
+            app: app.name,
+            machine_id: m.id,
+            instance_id: m.instance_id,
+            secrets_version: m.secrets_version,
+            values: { ...m.secret_values },
+        };
+    }
+
+    /** The region of a machine, for region-scoped fault rules; `undefined` if unknown. */
+    machineRegion(appName: string, id: string): string | undefined {
+        return this.model.state.apps.find((a) => a.name === appName)?.machines.find((m) => m.id === id)?.region;
+    }
+
+    /** The live machine a mutation is about, once the request has shown the nonce of its lease (if any). */
+    private leased(appName: string, id: string, nonce: string | undefined): { app: StoredApp; m: StoredMachine } {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id);
+        this.leases.checkLease(m, nonce);
+        return { app, m };
+    }
+
+    private machineWire(app: StoredApp, m: StoredMachine, nonce?: string): JsonObject {
+        const wire: JsonObject = {
+            id: m.id,
+            name: m.name,
+            state: m.state,
+            region: m.region,
+            instance_id: m.instance_id,
+            version: m.instance_id,
+            private_ip: m.private_ip,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            config: JSON.parse(JSON.stringify(m.config)) as JsonObject,
+            image_ref: parseImageRef(String(m.config.image)),
+            events: m.events.map((e) => ({ ...e })),
+        };
+        const checks = checkStatuses(
+            m.config,
+            m.state,
+            m.updated_at,
+            this.model.opts.faults.checkOverride(app.name, m.region),
+        );
+        if (checks.length > 0) wire.checks = checks;
+        wire.host_status = "ok";
+        wire.cordoned = m.cordoned;
+        if (nonce) wire.nonce = nonce;
+        return wire;
+    }
+}
