@@ -108,7 +108,7 @@ export class FlyApiApp extends pulumi.ComponentResource {
         }
 
         function createPublicAddresses(parent: FlyApiApp, flyApp: fly.App): void {
-            // A new Fly app has no public address until one is allocated (provider-apis.md §1.8).
+            // A new Fly app has no public address until one is allocated (https://fly.io/docs/networking/services/#ip-addresses).
             new fly.IpAddress(`${name}-ip-v4`, { app: flyApp.name, type: "shared_v4" }, { parent });
             new fly.IpAddress(`${name}-ip-v6`, { app: flyApp.name, type: "v6" }, { parent });
             if (args.customDomain) {

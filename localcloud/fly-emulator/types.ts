@@ -1,7 +1,7 @@
 /**
  * Types of the Fly Machines API emulator: what it keeps on disk (`Stored*`), what tests
  * program it with (`FaultRule`), and what it reports to them (`Inventory`, `RequestLogEntry`).
- * Wire shapes follow `shared/reference/provider-apis.md` §1 (snake_case, as Fly sends them).
+ * Wire shapes follow the published Machines API (https://fly.io/docs/machines/api/) (snake_case, as Fly sends them).
  */
 
 /** A JSON object as it arrived on the wire (a machine config is kept verbatim, after normalising). */

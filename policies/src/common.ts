@@ -3,7 +3,7 @@
  * secret unwrapping and the resource-type guard.
  *
  * The pack imports no provider SDK: policies match plain type-token strings, so `policies/`
- * depends only on `@pulumi/policy` and `@pulumi/pulumi` (provider-apis.md §0 lists the tokens).
+ * depends only on `@pulumi/policy` and `@pulumi/pulumi` (the tokens are the SDKs' own: `@pulumiverse/vercel`, `@upstash/pulumi`, `@sst-provider/neon`, and `providers/fly/types.ts`).
  * Only types are imported from `@pulumi/policy` here, so these modules load without it.
  */
 import type {

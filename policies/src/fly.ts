@@ -3,7 +3,7 @@
  * WebSocket concurrency, secrets and image pinning.
  *
  * They read `fly:index:Machine` inputs (camelCase, `providers/fly/types.ts`). The runbook cited
- * in each description is `runbook.md` (Operational Runbooks).
+ * in each description is `docs/runbook.md` (Operational Runbooks).
  */
 import {
     count,

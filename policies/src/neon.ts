@@ -4,7 +4,7 @@
  */
 import { ResourceValidationPolicy, secretString, Types, unwrapSecret, validateTypes } from "./common";
 
-/** Neon's history retention when `historyRetentionSeconds` is not set (provider-apis.md §4.2). */
+/** Neon's history retention when `historyRetentionSeconds` is not set (https://neon.com/docs/introduction/branching#restore-window). */
 export const NEON_DEFAULT_HISTORY_RETENTION_SECONDS = 86400;
 
 /** Config of {@link neonHistoryRetention}. */

@@ -76,7 +76,7 @@ export interface VercelSensitiveSecretsConfig {
     secretKeyPatterns?: string[];
 }
 
-/** Vercel refuses `sensitive` on variables that target only `development` (provider-apis.md §2). */
+/** Vercel refuses `sensitive` on variables that target only `development` (https://vercel.com/docs/environment-variables/sensitive-environment-variables). */
 function developmentOnly(v: EnvVarProps): boolean {
     return Array.isArray(v.targets) && v.targets.length > 0 && v.targets.every((t) => t === "development");
 }

@@ -2,7 +2,7 @@
  * Shapes of the Fly resources, shared by the program-side SDK (`sdk.ts`) and the provider
  * plugin (`provider/`). Property names are camelCase, as Pulumi users and policy authors
  * expect; the provider's HTTP client translates them to the Fly Machines API's snake_case
- * (`../../shared/reference/provider-apis.md` §1).
+ * (https://fly.io/docs/machines/api/machines-resource/).
  *
  * Type tokens: `fly:index:App`, `fly:index:AppSecrets`, `fly:index:Machine`,
  * `fly:index:IpAddress`, `fly:index:Certificate`.

@@ -1,6 +1,6 @@
 /**
  * Runs a policy's validation on synthetic args as `@pulumi/policy`'s analyzer server would,
- * without the CLI and without `new PolicyPack` (it starts a gRPC server; provider-apis.md §6):
+ * without the CLI and without `new PolicyPack` (it starts a gRPC server, see @pulumi/policy's policyPack.ts):
  * props go through the SDK's unknown-checking proxy, and config is the schema's top-level
  * `default`s under the stack's overrides, as the CLI fills it.
  */

@@ -1,5 +1,5 @@
 /**
- * A typed client for the Fly Machines REST API (`/work/shared/reference/provider-apis.md` §1).
+ * A typed client for the Fly Machines REST API (https://fly.io/docs/machines/api/; what was checked against the published API is in `localcloud/fly-emulator/PUBLISHED-API.md`).
  *
  * - The token (`FLY_API_TOKEN`) and base URL (`FLY_API_URL`, default `https://api.machines.dev`)
  *   are read from the environment on every request; nothing caches them, and no error or
