@@ -23,7 +23,7 @@ import {
 import { spawn } from "child_process";
 import * as path from "path";
 import { parseArgs } from "util";
-import { isLocalStack, localCloud, REPO_ROOT, stackEnv } from "./env";
+import { isLocalStack, localCloud, readStackFile, REPO_ROOT, stackEnv } from "./env";
 
 /** The project's config namespace (`name` in Pulumi.yaml). */
 export const PROJECT = "fpsgame-infra";
@@ -131,15 +131,11 @@ export async function openStack(name: string, opts: OpenOptions = {}): Promise<P
     let created = mode === "create";
     if (mode === "ensure") created = !(await workspace.listStacks()).some((s) => isNamed(s, name));
     const stack = created ? await Stack.create(name, workspace) : await Stack.select(name, withoutSelecting(workspace));
-    if (!isLocalStack(name) && !env.FLY_API_TOKEN && (await hasConfig(stack, `${PROJECT}:flyApiToken`))) {
+    if (!isLocalStack(name) && !env.FLY_API_TOKEN && readStackFile(name)[`${PROJECT}:flyApiToken`] !== undefined) {
         env.FLY_API_TOKEN = (await stack.getConfig(`${PROJECT}:flyApiToken`)).value;
         workspace.envVars.FLY_API_TOKEN = env.FLY_API_TOKEN;
     }
     return { name, stack, workspace, command, env, created };
-}
-
-async function hasConfig(stack: Stack, key: string): Promise<boolean> {
-    return key in (await stack.getAllConfig());
 }
 
 /** What an operation printed, and whether it succeeded. */
