@@ -5,9 +5,16 @@
  * offline wing's under localcloud/tests.
  * ts-jest only transpiles (isolatedModules); `npm run typecheck` is the type check.
  */
+const os = require("os");
+
 const tsJest = ["ts-jest", { isolatedModules: true, diagnostics: false }];
 module.exports = {
     reporters: ["default", "<rootDir>/tests/summaryReporter.js"],
+    // Test files run side by side (jest's default is one worker per core but one, i.e. a single
+    // worker on a 2-core machine). The e2e files can: each has a stack, app, database and Redis
+    // of its own in the one local cloud, and touches only its own app's faults. Two at a time
+    // on two cores, at most four; `--maxWorkers` overrides.
+    maxWorkers: Math.min(Math.max(os.availableParallelism(), 2), 4),
     projects: [
         {
             displayName: "unit",
