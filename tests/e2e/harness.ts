@@ -73,8 +73,22 @@ function signal(pids: number[], sig: NodeJS.Signals): void {
  * pulumi starts each plugin in a group of its own. Everything is stopped first, so nothing can
  * start a new child between the listing and the kill.
  */
-export function killTree(pid: number): void {
+export function killTree(pid: number): number[] {
     const first = [pid, ...descendants(pid)];
     signal(first, "SIGSTOP");
-    signal([...new Set([...first, ...descendants(pid)])], "SIGKILL");
+    const all = [...new Set([...first, ...descendants(pid)])];
+    signal(all, "SIGKILL");
+    return all;
+}
+
+/** The pids still running (a zombie, killed but not yet reaped, counts as gone). */
+export function running(pids: number[]): number[] {
+    return pids.filter((p) => {
+        try {
+            const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+            return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+        } catch {
+            return false;
+        }
+    });
 }

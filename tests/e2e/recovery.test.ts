@@ -6,7 +6,7 @@
  * warns about pending operations.
  */
 import { spawn } from "child_process";
-import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, killTree, REPO_ROOT } from "./harness";
+import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, killTree, REPO_ROOT, running } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -56,8 +56,19 @@ test("an up killed mid-create is refused next with the command to run, and recov
         if (i > 1200) throw new Error(`no machine ${newMachine} appeared in the emulator within 10 minutes`);
         await new Promise((r) => setTimeout(r, 500));
     }
-    killTree(killed.pid);
+    const pids = killTree(killed.pid);
     await killed.done;
+    // The CLI, the engine, the language host and every plugin (pulumi starts each plugin in a
+    // process group of its own, so this is more than the shell's group).
+    expect(pids.length).toBeGreaterThan(5);
+    for (let i = 0; running(pids).length > 0 && i < 50; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(running(pids)).toEqual([]);
+    // Killed mid-create: the state records the machine's create as pending.
+    expect(await stack.pendingOperations()).toEqual([
+        expect.stringMatching(
+            new RegExp(`^creating urn:pulumi:${stack.name}::fpsgame-infra::.*fly:index:Machine::api-sjc-3$`),
+        ),
+    ]);
     await flyAdmin("DELETE", `/__emulator/faults?app=${stack.appName}`);
 
     const refused = await run(up);
