@@ -107,6 +107,7 @@ export interface ProjectStack {
     readonly created: boolean;
 }
 
+/** How {@link openStack} finds the stack, and in which environment. */
 export interface OpenOptions {
     /** `select` (default): it must exist; `create`: it must not; `ensure`: create it if it is missing. */
     mode?: "select" | "create" | "ensure";
@@ -274,6 +275,7 @@ export function hasChanges(changes: OpMap = {}): boolean {
     return Object.entries(changes).some(([k, n]) => k !== "same" && (n ?? 0) > 0);
 }
 
+/** How {@link runPulumi} connects pulumi's stdio. */
 export interface RunOptions {
     /** Keep stdout/stderr instead of passing them to the terminal. */
     capture?: boolean;
