@@ -1,20 +1,27 @@
 /**
  * Two projects: `unit` (Pulumi mocks, the Fly provider against its emulator, the offline wing's
  * own tests; no engine, no servers) and `e2e` (the real Pulumi CLI against the local cloud).
- * Tests live by what they test: tests/{program,components,fly-provider,policies,e2e}, and the
+ * Tests live by what they test: tests/{program,components,fly-provider,policies,ops,e2e}, and the
  * offline wing's under localcloud/tests.
  * ts-jest only transpiles (isolatedModules); `npm run typecheck` is the type check.
  */
+const os = require("os");
+
 const tsJest = ["ts-jest", { isolatedModules: true, diagnostics: false }];
 module.exports = {
     reporters: ["default", "<rootDir>/tests/summaryReporter.js"],
+    // Test files run side by side (jest's default is one worker per core but one, i.e. a single
+    // worker on a 2-core machine). The e2e files can: each has a stack, app, database and Redis
+    // of its own in the one local cloud, and touches only its own app's faults. Two at a time
+    // on two cores, at most four; `--maxWorkers` overrides.
+    maxWorkers: Math.min(Math.max(os.availableParallelism(), 2), 4),
     projects: [
         {
             displayName: "unit",
             testEnvironment: "node",
             transform: { "^.+\\.ts$": tsJest },
             testMatch: [
-                "<rootDir>/tests/{program,components,fly-provider,policies}/**/*.test.ts",
+                "<rootDir>/tests/{program,components,fly-provider,policies,ops}/**/*.test.ts",
                 "<rootDir>/localcloud/tests/**/*.test.ts",
             ],
         },

@@ -11,6 +11,7 @@ import { Client } from "pg";
 import { clientConnectionString } from "../migrations/runner";
 import { localcloudPaths } from "./services/env";
 import { flyEmulatorPaths } from "./stackEnv";
+import type { ProjectStack } from "../ops/workspace";
 
 /**
  * The local cloud's CA. This process started before NODE_EXTRA_CA_CERTS was set for the
@@ -20,7 +21,6 @@ function localCa(): string | undefined {
     const f = localcloudPaths().caFile;
     return fs.existsSync(f) ? f : undefined;
 }
-import { pulumiOk } from "../ops/pulumi";
 
 export interface EmulatorMachine {
     id: string;
@@ -61,12 +61,11 @@ interface ExportedResource {
     outputs?: Record<string, unknown>;
 }
 
-/** The app's secrets as the stack set them on Fly: read from state with --show-secrets, kept in memory. */
-export async function appSecretsFromState(stack: string): Promise<{ app: string; values: Record<string, string> }> {
-    const r = await pulumiOk(stack, ["stack", "export", "--show-secrets"], { capture: true });
-    const doc = JSON.parse(r.stdout) as { deployment: { resources?: ExportedResource[] } };
+/** The app's secrets as the stack set them on Fly: read from the exported state (secrets decrypted), kept in memory. */
+export async function appSecretsFromState(ps: ProjectStack): Promise<{ app: string; values: Record<string, string> }> {
+    const doc = (await ps.workspace.exportStack(ps.name)) as { deployment: { resources?: ExportedResource[] } };
     const res = (doc.deployment.resources ?? []).find((x) => x.type === "fly:index:AppSecrets");
-    if (!res?.outputs) throw new Error(`stack ${stack} has no fly:index:AppSecrets in its state yet: run up first`);
+    if (!res?.outputs) throw new Error(`stack ${ps.name} has no fly:index:AppSecrets in its state yet: run up first`);
     const raw = res.outputs.values as Record<string, unknown>;
     // Exported secrets look like {"4dabf…": "1b47…", "plaintext": "\"{…}\""}.
     const plain = (v: unknown): unknown =>
@@ -113,11 +112,13 @@ export async function redisPing(redisUrl: string): Promise<string> {
 }
 
 /** Prints the local summary. Throws if a check fails (a machine missing, no tables, no PONG). */
-export async function printLocalSummary(stack: string, log: (l: string) => void): Promise<void> {
-    const outputs = JSON.parse(
-        (await pulumiOk(stack, ["stack", "output", "--json"], { capture: true })).stdout,
-    ) as Record<string, unknown>;
-    const { app, values } = await appSecretsFromState(stack);
+export async function printLocalSummary(ps: ProjectStack, log: (l: string) => void): Promise<void> {
+    const stack = ps.name;
+    // Only plain outputs are printed (none of the URLs is secret).
+    const outputs = Object.fromEntries(
+        Object.entries(await ps.stack.outputs()).map(([k, o]) => [k, o.secret ? "[secret]" : (o.value as unknown)]),
+    );
+    const { app, values } = await appSecretsFromState(ps);
     const inv = await flyInventory();
     const byRegion = machinesByRegion(inv, app);
     const db = await databaseTables(values.DATABASE_URL);

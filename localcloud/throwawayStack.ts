@@ -1,21 +1,43 @@
 /**
  * Throwaway stacks of the real program for end-to-end tests and benchmarks: a copy of
  * `Pulumi.local.yaml` with names of its own (so stacks never collide in the local cloud),
- * run on the real engine in the local environment, and removed afterwards.
+ * run on the real engine in the local environment through the Automation API, and removed
+ * afterwards.
  */
+import { EngineEvent, OpType, PropertyDiff } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { localStackEnv, REPO_ROOT } from "./stackEnv";
-import { policyArgs, pulumi, RunResult } from "../ops/pulumi";
+import { policyOptions } from "../ops/pulumi";
+import { openStack, OpOutput, PROJECT, ProjectStack, runOp, runPulumi, setSecretConfig } from "../ops/workspace";
 import { EmulatorInventory, flyInventory } from "./summary";
 
+/** A step the engine plans, from the preview's events. */
 export interface PreviewStep {
-    op: string;
+    op: OpType;
     urn: string;
-    type?: string;
-    detailedDiff?: Record<string, { kind: string }> | null;
+    type: string;
+    detailedDiff?: Record<string, PropertyDiff>;
     diffReasons?: string[];
+}
+
+/** What an operation printed and whether it succeeded. */
+export type RunResult = OpOutput;
+
+/** A resource in the stack's state. */
+export interface StateResource {
+    urn: string;
+    id: string;
+    type: string;
+    outputs: Record<string, unknown>;
+}
+
+export interface OpOptions {
+    /** Run the policy pack with the local stack's policy config. */
+    policy?: boolean;
+    /** `up` only: run a preview first (with the same policy), and stop there if it fails. */
+    preview?: boolean;
 }
 
 export class ThrowawayStack {
@@ -23,10 +45,11 @@ export class ThrowawayStack {
     readonly file: string;
     readonly env: NodeJS.ProcessEnv;
     readonly appName: string;
+    private opened?: Promise<ProjectStack>;
 
     /**
      * Writes `Pulumi.<prefix>-<suffix>.yaml` from the local stack file, with per-stack names and
-     * `edit` applied to its config, and creates the stack in the local backend.
+     * `edit` applied to its config. `init()` creates the stack in the local backend.
      */
     constructor(suffix: string, prefix = "e2e") {
         this.name = `${prefix}-${suffix}`;
@@ -46,69 +69,102 @@ export class ThrowawayStack {
         fs.writeFileSync(this.file, stringify(doc));
     }
 
-    /** `pulumi <args> --stack <name>` in the local environment, output captured. */
-    run(args: string[]): Promise<RunResult> {
-        return pulumi(this.name, args, { capture: true, env: this.env });
+    /** The stack on the Automation API (created by `init()`, else selected). */
+    stack(): Promise<ProjectStack> {
+        this.opened ??= openStack(this.name, { env: this.env });
+        return this.opened;
     }
 
+    /** Creates the stack in the local backend. */
+    async init(): Promise<void> {
+        this.opened = openStack(this.name, { mode: "create", env: this.env });
+        await this.opened;
+    }
+
+    /**
+     * `pulumi <args> --stack <name>` in the local environment, output captured: for what the
+     * Automation API has no method for.
+     */
+    async run(args: string[]): Promise<RunResult> {
+        return runPulumi(this.name, [...args, "--stack", this.name], { capture: true }, this.env);
+    }
+
+    /** {@link run}, throwing when the command fails. */
     async ok(args: string[]): Promise<RunResult> {
         const r = await this.run(args);
         if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
         return r;
     }
 
-    async init(): Promise<void> {
-        await this.ok(["stack", "init"]);
-    }
-
     /**
      * Sets a config value by path (`api.regions.sjc`), as an operator would. A secret goes
-     * through stdin, never argv, so neither `ps` nor an error message can show it.
+     * through stdin, never argv (see setSecretConfig), so neither `ps` nor an error shows it.
      */
     async configSet(pathKey: string, value: string, opts: { secret?: boolean } = {}): Promise<void> {
-        const args = ["config", "set", "--path", `fpsgame-infra:${pathKey}`];
-        if (!opts.secret) {
-            await this.ok([...args, value]);
-            return;
+        const ps = await this.stack();
+        const key = `${PROJECT}:${pathKey}`;
+        if (opts.secret) await setSecretConfig(ps, key, value, { path: true });
+        else await ps.stack.setConfig(key, { value, secret: false }, true);
+    }
+
+    /** Removes a config value by path. */
+    async configRemove(pathKey: string): Promise<void> {
+        await (await this.stack()).stack.removeConfig(`${PROJECT}:${pathKey}`, true);
+    }
+
+    private policyFor(opts: OpOptions): ReturnType<typeof policyOptions> | Record<string, never> {
+        return opts.policy ? policyOptions(this.name, "local") : {};
+    }
+
+    /** A preview (with the policy pack if asked). */
+    async preview(opts: OpOptions = {}): Promise<RunResult> {
+        const ps = await this.stack();
+        return runOp((s) => ps.stack.preview({ ...this.policyFor(opts), ...s }));
+    }
+
+    /** An up (by default without a preview of its own, as the Automation API runs it). */
+    async up(opts: OpOptions = {}): Promise<RunResult> {
+        if (opts.preview) {
+            const p = await this.preview(opts);
+            if (p.code !== 0) return p;
         }
-        const r = await pulumi(this.name, [...args, "--secret", "--non-interactive"], {
-            capture: true,
-            env: this.env,
-            input: value,
-        });
-        if (r.code !== 0)
-            throw new Error(
-                `pulumi config set --secret ${pathKey} failed (${r.code}): ${r.stderr.split(value).join("[secret]")}`,
-            );
+        const ps = await this.stack();
+        return runOp((s) => ps.stack.up({ ...this.policyFor(opts), ...s }));
     }
 
-    async up(extra: string[] = []): Promise<RunResult> {
-        return this.run(["up", "--yes", "--skip-preview", "--non-interactive", ...extra]);
-    }
-
-    async upOk(extra: string[] = []): Promise<RunResult> {
-        const r = await this.up(extra);
-        if (r.code !== 0) throw new Error(`up failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    /** {@link up}, throwing when it fails. */
+    async upOk(opts: OpOptions = {}): Promise<RunResult> {
+        const r = await this.up(opts);
+        if (r.code !== 0) throw new Error(`up failed:\n${r.stdout}\n${r.stderr}`);
         return r;
     }
 
-    /** The steps `pulumi preview --json` plans, without same-steps. */
-    async previewSteps(extra: string[] = []): Promise<PreviewStep[]> {
-        const r = await this.ok(["preview", "--json", "--non-interactive", ...extra]);
-        const doc = JSON.parse(r.stdout) as { steps?: PreviewStep[] };
-        return (doc.steps ?? []).filter((s) => s.op !== "same").map((s) => ({ ...s, type: urnType(s.urn) }));
+    /** Destroys the stack's resources (the stack stays). */
+    async destroy(): Promise<RunResult> {
+        const ps = await this.stack();
+        return runOp((s) => ps.stack.destroy(s));
     }
 
-    /** The policy pack arguments for this stack (the local stack's policy config). */
-    policy(): string[] {
-        return policyArgs(this.name, "local");
+    /** The steps a preview plans, without same-steps, from the engine's events. */
+    async previewSteps(): Promise<PreviewStep[]> {
+        const ps = await this.stack();
+        const steps: PreviewStep[] = [];
+        const onEvent = (e: EngineEvent) => {
+            const m = e.resourcePreEvent?.metadata;
+            if (m && m.op !== "same") {
+                steps.push({ op: m.op, urn: m.urn, type: m.type, detailedDiff: m.detailedDiff, diffReasons: m.diffs });
+            }
+        };
+        const r = await runOp((s) => ps.stack.preview({ onEvent, ...s }));
+        if (r.code !== 0) throw new Error(`preview failed:\n${r.stdout}\n${r.stderr}`);
+        return steps;
     }
 
     /** The state file of the stack in the local file backend. */
     stateFile(): string {
         const base = this.env.PULUMI_BACKEND_URL!.replace(/^file:\/\//, "");
         const candidates = [
-            path.join(base, ".pulumi", "stacks", "fpsgame-infra", `${this.name}.json`),
+            path.join(base, ".pulumi", "stacks", PROJECT, `${this.name}.json`),
             path.join(base, ".pulumi", "stacks", `${this.name}.json`),
         ];
         const found = candidates.find((f) => fs.existsSync(f));
@@ -116,13 +172,26 @@ export class ThrowawayStack {
         return found;
     }
 
-    /** Resources of a type in the stack's state (outputs, secrets still encrypted). */
-    async stateResources(type: string): Promise<{ urn: string; id: string; outputs: Record<string, unknown> }[]> {
-        const r = await this.ok(["stack", "export"]);
-        const doc = JSON.parse(r.stdout) as {
-            deployment: { resources?: { type: string; urn: string; id: string; outputs: Record<string, unknown> }[] };
+    /** The stack's state as the Automation API exports it (in memory; secrets decrypted, never printed). */
+    private async deployment(): Promise<{
+        resources?: StateResource[];
+        pending_operations?: { type: string; resource: { urn: string } }[];
+    }> {
+        const ps = await this.stack();
+        return (await ps.workspace.exportStack(this.name)).deployment as {
+            resources?: StateResource[];
+            pending_operations?: { type: string; resource: { urn: string } }[];
         };
-        return (doc.deployment.resources ?? []).filter((x) => x.type === type);
+    }
+
+    /** Resources of a type in the stack's state. */
+    async stateResources(type: string): Promise<StateResource[]> {
+        return ((await this.deployment()).resources ?? []).filter((x) => x.type === type);
+    }
+
+    /** Operations an interrupted update left pending in the state: `<type> <urn>`. */
+    async pendingOperations(): Promise<string[]> {
+        return ((await this.deployment()).pending_operations ?? []).map((op) => `${op.type} ${op.resource.urn}`);
     }
 
     async inventory(): Promise<EmulatorInventory["apps"][number] | undefined> {
@@ -137,13 +206,20 @@ export class ThrowawayStack {
         return out;
     }
 
-    /** Destroys the stack's resources and removes the stack and its file. */
+    /**
+     * Destroys the stack's resources and removes the stack and its file. A stack whose state is
+     * already empty (a test destroyed it) skips the destroy, an engine run with nothing to do.
+     */
     async remove(): Promise<void> {
         try {
-            // A failed destroy would leave machines, databases and Redis servers behind with
-            // no state pointing at them: fail loudly instead of removing the stack anyway.
-            await this.ok(["destroy", "--yes", "--skip-preview", "--non-interactive"]);
-            await this.ok(["stack", "rm", "--yes"]);
+            if (((await this.deployment()).resources ?? []).length > 0) {
+                // A failed destroy would leave machines, databases and Redis servers behind with
+                // no state pointing at them: fail loudly instead of removing the stack anyway.
+                const r = await this.destroy();
+                if (r.code !== 0) throw new Error(`destroy of ${this.name} failed:\n${r.stdout}\n${r.stderr}`);
+            }
+            const ps = await this.stack();
+            await ps.workspace.removeStack(this.name);
         } finally {
             fs.rmSync(this.file, { force: true });
         }

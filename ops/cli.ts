@@ -5,14 +5,29 @@
  *   npm run preview -- --stack staging          preview with the policy pack
  *   npm run up -- --stack prod                  update with the policy pack
  *   npm run history -- --stack prod             the stack's update history
+ *   npm run pulumi -- <args> --stack <s>        any pulumi command in the stack's environment
  *   npm run localcloud -- start|stop|status     the offline local cloud alone
  *
  * Only stacks marked `fpsgame-infra:localCloud: true` get the offline environment; the real
- * ones use the user's own Pulumi login and credentials.
+ * ones use the user's own Pulumi login and credentials. The stacks are driven through the
+ * Automation API (workspace.ts).
  */
 import { Command } from "commander";
-import { isLocalStack, localCloud } from "./env";
-import { describeChanges, ensurePolicyPack, ensureStack, history, policyArgs, pulumi } from "./pulumi";
+import { isLocalStack, localCloud, stackEnv } from "./env";
+import { ensurePolicyPack, policyOptions, PolicyOptions } from "./pulumi";
+import { refuseIfDeadLock, settlePendingCreates } from "./recovery";
+import {
+    describeChanges,
+    hasChanges,
+    openStack,
+    OpFlags,
+    parseOpFlags,
+    PROJECT,
+    ProjectStack,
+    runOp,
+    runPulumi,
+    terminalStreams,
+} from "./workspace";
 
 const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
@@ -23,57 +38,143 @@ interface StackOpts {
     policy: boolean;
 }
 
-const prepared = new Map<string, Promise<string[]>>();
+interface Prepared {
+    ps: ProjectStack;
+    policy: PolicyOptions | Record<string, never>;
+}
+
+const prepared = new Map<string, Promise<Prepared>>();
 
 /** Local cloud, stack and policy pack ready for `o.stack`; done once per command. */
-function prepare(o: StackOpts): Promise<string[]> {
+function prepare(o: StackOpts): Promise<Prepared> {
     const key = `${o.stack}:${o.policy}`;
     if (!prepared.has(key)) prepared.set(key, prepareOnce(o));
     return prepared.get(key)!;
 }
 
-async function prepareOnce(o: StackOpts): Promise<string[]> {
-    if (isLocalStack(o.stack)) {
-        await localCloud().ensureLocalCloud(log);
-        if (await ensureStack(o.stack)) log(`created stack ${o.stack} in the local file backend`);
-    }
+async function prepareOnce(o: StackOpts): Promise<Prepared> {
+    const local = isLocalStack(o.stack);
+    if (local) await localCloud().ensureLocalCloud(log);
+    const ps = await openStack(o.stack, { mode: local ? "ensure" : "select" });
+    if (ps.created) log(`created stack ${o.stack} in the local file backend`);
     if (!o.policy) {
         log("policy pack: skipped (--no-policy)");
-        return [];
+        return { ps, policy: {} };
     }
     ensurePolicyPack(log);
-    return policyArgs(o.stack);
+    return { ps, policy: policyOptions(o.stack) };
 }
 
-async function preview(o: StackOpts, extra: string[] = []): Promise<number> {
-    const policy = await prepare(o);
+async function preview(o: StackOpts, flags: OpFlags = {}): Promise<number> {
+    const { ps, policy } = await prepare(o);
+    refuseIfDeadLock(ps.env, PROJECT, o.stack);
     log(`\n== pulumi preview --stack ${o.stack}${o.policy ? " (with the policy pack)" : ""}`);
-    return (await pulumi(o.stack, ["preview", "--diff", ...policy, ...extra])).code;
+    const r = await runOp((s) => ps.stack.preview({ ...flags, ...policy, diff: true, ...term(), ...s }), term());
+    if (r.code !== 0) log(`\npreview failed. Nothing was changed; fix the cause above and run it again.`);
+    return r.code;
 }
 
 /**
- * `pulumi up`. Its own preview runs first unless `previewed` (the caller just ran one), so
- * stack-wide policies refuse a change before any step executes.
+ * `up`. A preview with the policy pack runs first unless `previewed` (the caller just ran one),
+ * so stack-wide policies refuse a change before any step executes (the Automation API's `up`
+ * itself skips the preview).
  */
-async function up(o: StackOpts, extra: string[] = [], previewed = false): Promise<number> {
-    const policy = await prepare(o);
-    log(`\n== pulumi up --stack ${o.stack}${o.policy ? " (with the policy pack)" : ""}`);
-    const r = await pulumi(o.stack, ["up", "--yes", ...(previewed ? ["--skip-preview"] : []), ...policy, ...extra]);
-    const [latest] = await history(o.stack).catch(() => []);
-    if (r.code !== 0) {
-        log(
-            `\nup failed (exit ${r.code}). Nothing after the failing step was changed; fix the cause above and run it again.`,
-        );
-        return r.code;
+async function up(o: StackOpts, flags: OpFlags = {}, previewed = false): Promise<number> {
+    if (!previewed) {
+        const code = await preview(o, flags);
+        if (code !== 0) return code;
     }
-    const changes = latest?.resourceChanges ?? {};
-    const changed = Object.entries(changes).some(([k, n]) => k !== "same" && n > 0);
-    log(`\n${changed ? `Changed: ${describeChanges(changes)}.` : "No changes: the stack already matched its config."}`);
+    const { ps, policy } = await prepare(o);
+    refuseIfDeadLock(ps.env, PROJECT, o.stack);
+    log(`\n== pulumi up --stack ${o.stack}${o.policy ? " (with the policy pack)" : ""}`);
+    const r = await runOp((s) => ps.stack.up({ ...flags, ...policy, ...term(), ...s }), term());
+    if (r.code !== 0 || !r.result) {
+        log(`\nup failed. Nothing after the failing step was changed; fix the cause above and run it again.`);
+        return 1;
+    }
+    const changes = r.result.summary.resourceChanges;
+    log(
+        `\n${hasChanges(changes) ? `Changed: ${describeChanges(changes)}.` : "No changes: the stack already matched its config."}`,
+    );
+    await settlePendingCreates(ps, log, term());
     log(`History: npm run history -- --stack ${o.stack}`);
     return 0;
 }
 
+/** The terminal as the operations' output, with the colour option of the Automation API. */
+function term(): ReturnType<typeof terminalStreams> {
+    return terminalStreams();
+}
+
+async function history(stack: string): Promise<number> {
+    const ps = await openStack(stack, { mode: isLocalStack(stack) ? "ensure" : "select" });
+    // Without --show-secrets: the entries' config is printed as the stack file holds it.
+    const entries = await ps.stack.history(undefined, undefined, false);
+    if (entries.length === 0) {
+        log(`stack ${stack} has no updates yet: npm run up -- --stack ${stack}`);
+        return 0;
+    }
+    const rows = entries.map((e) => [
+        e.kind,
+        e.result,
+        e.startTime.toISOString().replace("T", " ").slice(0, 19),
+        e.endTime ? `${((e.endTime.getTime() - e.startTime.getTime()) / 1000).toFixed(1)} s` : "-",
+        describeChanges(e.resourceChanges),
+        oneLine(e.message ?? ""),
+    ]);
+    const head = ["kind", "result", "started (UTC)", "took", "changes", "message"];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) =>
+        cells
+            .map((c, i) => c.padEnd(widths[i]))
+            .join("  ")
+            .trimEnd();
+    process.stdout.write(`Stack ${stack}: ${entries.length} update(s), newest first\n${line(head)}\n`);
+    for (const r of rows) process.stdout.write(`${line(r)}\n`);
+    return 0;
+}
+
+/** A message on one line of at most 60 characters (update messages default to the git commit's). */
+function oneLine(message: string): string {
+    const line = message.split("\n")[0].trim();
+    return line.length > 60 ? `${line.slice(0, 59)}…` : line;
+}
+
+/** The stack named in pulumi arguments (`--stack s`, `--stack=s`, `-s s`), if any. */
+export function stackArg(args: string[]): string | undefined {
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (a === "--stack" || a === "-s") return args[i + 1];
+        if (a.startsWith("--stack=")) return a.slice("--stack=".length);
+    }
+    return undefined;
+}
+
+/** Commands that run the engine, hence need the local cloud up for a local stack. */
+const ENGINE_COMMANDS = new Set(["up", "update", "preview", "refresh", "destroy", "import", "watch"]);
+
+/** `npm run pulumi -- <args> --stack <s>`: the project's pulumi in the stack's environment. */
+async function passthrough(args: string[]): Promise<number> {
+    const stack = stackArg(args);
+    if (!stack) {
+        throw new Error(
+            `npm run pulumi: name the stack whose environment to run in, e.g. npm run pulumi -- ${args.join(" ") || "stack export"} --stack local`,
+        );
+    }
+    const local = isLocalStack(stack);
+    if (local && ENGINE_COMMANDS.has(args.find((a) => !a.startsWith("-")) ?? "")) {
+        await localCloud().ensureLocalCloud(log);
+    }
+    // A real stack's FLY_API_TOKEN comes from its encrypted config when unset (openStack); a stack
+    // that does not exist yet (e.g. `stack init`) runs in the plain environment.
+    const env = local ? stackEnv(stack) : (await openStack(stack).catch(() => undefined))?.env;
+    return (await runPulumi(stack, args, {}, env)).code;
+}
+
 async function main(argv: string[]): Promise<void> {
+    // Before commander: every argument, --help included, belongs to pulumi.
+    if (argv[2] === "pulumi") process.exit(await passthrough(argv.slice(3)));
+
     const program = new Command("ops").description("Preview, update and inspect the fpsgame stacks.");
     const withStack = (c: Command, required: boolean) =>
         (required
@@ -95,24 +196,23 @@ async function main(argv: string[]): Promise<void> {
                 `start runs only local-cloud stacks; "${o.stack}" is not one. Use npm run preview / npm run up -- --stack ${o.stack}`,
             );
         }
-        const code = (await preview(o)) || (await up(o, [], true));
+        const code = (await preview(o)) || (await up(o, {}, true));
         if (code !== 0) process.exit(code);
-        await localCloud().printLocalSummary(o.stack, log);
+        const { ps } = await prepare(o);
+        await localCloud().printLocalSummary(ps, log);
         log(
             `\nNext: change a value in Pulumi.${o.stack}.yaml (e.g. api.regions.sjc) and run npm start again; npm test runs the tests.`,
         );
     });
     withStack(program.command("preview").description("pulumi preview with the policy pack"), true).action(
-        async (o: StackOpts, cmd: Command) => process.exit(await preview(o, cmd.args)),
+        async (o: StackOpts, cmd: Command) =>
+            process.exit(await preview(o, parseOpFlags("preview", o.stack, cmd.args))),
     );
     withStack(program.command("up").description("pulumi up with the policy pack"), true).action(
-        async (o: StackOpts, cmd: Command) => process.exit(await up(o, cmd.args)),
+        async (o: StackOpts, cmd: Command) => process.exit(await up(o, parseOpFlags("up", o.stack, cmd.args))),
     );
-    withStack(program.command("history").description("the stack's update history"), true).action(
-        async (o: StackOpts) => {
-            if (isLocalStack(o.stack)) await ensureStack(o.stack);
-            process.exit((await pulumi(o.stack, ["stack", "history"])).code);
-        },
+    withStack(program.command("history").description("the stack's update history"), true).action(async (o: StackOpts) =>
+        process.exit(await history(o.stack)),
     );
     program
         .command("deps")
@@ -125,7 +225,9 @@ async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
 }
 
-main(process.argv).catch((err: Error) => {
-    log(`error: ${err.message}`);
-    process.exit(1);
-});
+if (require.main === module) {
+    main(process.argv).catch((err: Error) => {
+        log(`error: ${err.message}`);
+        process.exit(1);
+    });
+}

@@ -2,14 +2,13 @@
  * The environment `pulumi` runs in, per stack.
  *
  * A stack whose file says `fpsgame-infra:localCloud: true` (the `local` stack, and the
- * throwaway stacks of the end-to-end tests) gets the offline environment: the toolchain's
- * `pulumi` on PATH, an isolated PULUMI_HOME with the stand-in plugins, a file backend under
- * `.local/`, the demo passphrase, and the Fly emulator's URL and token. Every other stack
- * gets the user's own Pulumi login and credentials untouched; only PATH gains the toolchain
- * (when no `pulumi` is installed) and, if FLY_API_TOKEN is unset, the stack's encrypted
- * `flyApiToken` is decrypted into it for the engine.
+ * throwaway stacks of the end-to-end tests) gets the offline environment: an isolated
+ * PULUMI_HOME with the stand-in plugins, a file backend under `.local/`, the demo passphrase,
+ * and the Fly emulator's URL and token (its CLI is the toolchain's, see workspace.ts). Every
+ * other stack gets the user's own Pulumi login and credentials untouched; if FLY_API_TOKEN is
+ * unset, the stack's encrypted `flyApiToken` is decrypted into the engine's environment when
+ * the stack is opened (workspace.ts).
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
@@ -18,7 +17,8 @@ export const REPO_ROOT = path.resolve(__dirname, "..");
 
 /**
  * The seam to the offline wing (`localcloud/`): loaded on demand, only for a stack marked
- * `fpsgame-infra:localCloud: true`, so a real stack's commands never run any of its code.
+ * `fpsgame-infra:localCloud: true` (or a real stack on a machine with no `pulumi` of its own,
+ * for the toolchain's CLI), so a real stack's commands otherwise never run any of its code.
  */
 export function localCloud(): typeof import("../localcloud") {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -45,27 +45,12 @@ export function isLocalStack(stack: string): boolean {
     return String(readStackFile(stack)["fpsgame-infra:localCloud"]) === "true";
 }
 
-/**
- * The environment for `pulumi` on a real stack: the user's own, plus the toolchain on PATH
- * if no `pulumi` is installed, plus FLY_API_TOKEN from the stack's encrypted config when the
- * variable is not already set (the value goes into the child's environment only).
- */
-export function realStackEnv(stack: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-    const out: NodeJS.ProcessEnv = { ...env };
-    const hasPulumi = (env.PATH ?? "").split(":").some((d) => d && fs.existsSync(path.join(d, "pulumi")));
-    out.PATH = hasPulumi ? [path.join(REPO_ROOT, "node_modules", ".bin"), env.PATH].join(":") : localCloud().basePath(env);
-    if (!out.FLY_API_TOKEN && readStackFile(stack)["fpsgame-infra:flyApiToken"] !== undefined) {
-        out.FLY_API_TOKEN = execFileSync("pulumi", ["config", "get", "fpsgame-infra:flyApiToken", "--stack", stack], {
-            cwd: REPO_ROOT,
-            env: out,
-            stdio: ["ignore", "pipe", "inherit"],
-            encoding: "utf8",
-        }).trim();
-    }
-    return out;
+/** The environment for `pulumi` on a real stack: the user's own, with this clone's Node 22 first on PATH. */
+export function realStackEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+    return { ...env, PATH: [path.join(REPO_ROOT, "node_modules", ".bin"), env.PATH].filter(Boolean).join(":") };
 }
 
 /** The environment for `pulumi` on this stack. */
 export function stackEnv(stack: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-    return isLocalStack(stack) ? localCloud().localStackEnv(env) : realStackEnv(stack, env);
+    return isLocalStack(stack) ? localCloud().localStackEnv(env) : realStackEnv(env);
 }

@@ -101,8 +101,9 @@ export class FaultSet {
         }
     }
 
-    clear(): void {
-        this.rules = [];
+    /** Removes every rule, or only the rules scoped to `app`. */
+    clear(app?: string): void {
+        this.rules = app === undefined ? [] : this.rules.filter(({ rule }) => rule.app !== app);
     }
 
     /** The rules still active, with `times` showing the uses left. */

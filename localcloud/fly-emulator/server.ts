@@ -281,8 +281,9 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
         faults.add(c.body.rules as FaultRule[]);
         return { status: 200, body: { rules: faults.list() } };
     });
-    on(admin, "DELETE", "/__emulator/faults", () => {
-        faults.clear();
+    // `?app=<name>` clears that app's rules only, so tests on different apps can run side by side.
+    on(admin, "DELETE", "/__emulator/faults", (c) => {
+        faults.clear(c.query.get("app") ?? undefined);
         return { status: 200, body: { ok: true } };
     });
     on(admin, "GET", "/__emulator/inventory", () => ({ status: 200, body: core.inventory() }));

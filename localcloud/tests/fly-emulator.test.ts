@@ -510,6 +510,18 @@ describe("fault injection and request log", () => {
         expect((await createMachine("flt", { region: "syd" })).status).toBe(200);
     });
 
+    test("DELETE ?app= clears that app's rules and keeps the others", async () => {
+        fly.addFaults([
+            { app: "flt", method: "POST", path: "/machines$", error: "insufficient_capacity" },
+            { app: "other", method: "POST", path: "/machines$", error: "insufficient_capacity" },
+        ]);
+        expect(await call("DELETE", "/__emulator/faults?app=flt")).toEqual({ status: 200, body: { ok: true } });
+        expect(fly.faults().map((r) => r.app)).toEqual(["other"]);
+        expect((await createMachine("flt")).status).toBe(200);
+        expect(await call("DELETE", "/__emulator/faults")).toEqual({ status: 200, body: { ok: true } });
+        expect(fly.faults()).toEqual([]);
+    });
+
     test("a slow response times the client out, yet the request still takes effect", async () => {
         fly.addFaults([{ method: "POST", path: "/machines$", delayMs: 150, times: 1 }]);
         const before = fly.inventory().apps.find((a) => a.name === "flt")!.machines.length;

@@ -24,8 +24,12 @@ async function pgNames(branchId: string, projectId: string): Promise<{ databases
     const c = new Client({ connectionString: clientConnectionString(pgAdminUrl()) });
     await c.connect();
     try {
-        const d = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [`${branchId}.`]);
-        const r = await c.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", [`${projectId}.`]);
+        const d = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [
+            `${branchId}.`,
+        ]);
+        const r = await c.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", [
+            `${projectId}.`,
+        ]);
         return { databases: d.rows.map((x) => x.datname), roles: r.rows.map((x) => x.rolname) };
     } finally {
         await c.end();
@@ -72,7 +76,7 @@ test("a protected database refuses deletion; unprotected, destroy leaves nothing
     expect(await portOpen(redisPort)).toBe(true);
     expect(vercelRecords(vercelProject.id).length).toBeGreaterThan(0);
 
-    const refused = await stack.run(["destroy", "--yes", "--skip-preview", "--non-interactive"]);
+    const refused = await stack.destroy();
     expect(refused.code).not.toBe(0);
     // The engine still deletes the unprotected resources; the protected project (and its data) stays.
     expect(refused.stdout + refused.stderr).toMatch(/db-project\\?"? cannot be deleted\s+because it is protected/);
@@ -80,7 +84,7 @@ test("a protected database refuses deletion; unprotected, destroy leaves nothing
 
     await stack.configSet("database.protect", "false");
     await stack.upOk();
-    await stack.ok(["destroy", "--yes", "--skip-preview", "--non-interactive"]);
+    expect((await stack.destroy()).code).toBe(0);
 
     expect(await stack.inventory()).toBeUndefined();
     expect(await pgNames(branchId, neonProject.id)).toEqual({ databases: [], roles: [] });

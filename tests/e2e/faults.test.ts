@@ -16,7 +16,7 @@ beforeAll(async () => {
     await stack.upOk();
 });
 afterAll(async () => {
-    await flyAdmin("DELETE", "/__emulator/faults");
+    await flyAdmin("DELETE", `/__emulator/faults?app=${stack.appName}`);
     await stack.remove();
 });
 
@@ -29,7 +29,17 @@ async function inventoryMatchesState(): Promise<void> {
 
 test("insufficient capacity in iad fails the up with Fly's error, and the next up converges without orphans", async () => {
     await flyAdmin("POST", "/__emulator/faults", {
-        rules: [{ app: stack.appName, method: "POST", path: `^/v1/apps/${stack.appName}/machines$`, region: "iad", error: "insufficient_capacity", message: "no capacity in iad", times: 1 }],
+        rules: [
+            {
+                app: stack.appName,
+                method: "POST",
+                path: `^/v1/apps/${stack.appName}/machines$`,
+                region: "iad",
+                error: "insufficient_capacity",
+                message: "no capacity in iad",
+                times: 1,
+            },
+        ],
     });
     await stack.configSet("api.regions.iad", "3");
     const failed = await stack.up();
@@ -46,7 +56,9 @@ test("insufficient capacity in iad fails the up with Fly's error, and the next u
 });
 
 test("machines whose checks fail are destroyed by the failed create, and the retry converges", async () => {
-    await flyAdmin("POST", "/__emulator/faults", { rules: [{ checks: "critical", app: stack.appName, region: "sjc" }] });
+    await flyAdmin("POST", "/__emulator/faults", {
+        rules: [{ checks: "critical", app: stack.appName, region: "sjc" }],
+    });
     await stack.configSet("api.regions.sjc", "3");
     await stack.configSet("api.checks.waitTimeoutSeconds", "10");
     const failed = await stack.up();
@@ -54,7 +66,7 @@ test("machines whose checks fail are destroyed by the failed create, and the ret
     expect(failed.stdout + failed.stderr).toMatch(/did not pass its health checks within \d+s/);
     await inventoryMatchesState();
 
-    await flyAdmin("DELETE", "/__emulator/faults");
+    await flyAdmin("DELETE", `/__emulator/faults?app=${stack.appName}`);
     await stack.upOk();
     expect(await stack.machinesPerRegion()).toEqual({ iad: 3, sjc: 3 });
     await inventoryMatchesState();

@@ -3,6 +3,7 @@
  * against the local cloud. Each test file gets its own stack (`e2e-<name>`), a copy of
  * `Pulumi.local.yaml` with names of its own so files never collide, and removes it after.
  */
+import * as fs from "fs";
 import { localStackEnv, REPO_ROOT } from "../../localcloud/stackEnv";
 import { ThrowawayStack } from "../../localcloud/throwawayStack";
 
@@ -28,4 +29,66 @@ export async function flyAdmin(method: string, pathName: string, body?: unknown)
     });
     const text = await res.text();
     return text ? JSON.parse(text) : undefined;
+}
+
+/** The pids of `pid`'s descendants, from /proc (children first found by their parent pid). */
+function descendants(pid: number): number[] {
+    const parentOf = new Map<number, number>();
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses.
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+        } catch {
+            // Exited while we listed.
+        }
+    }
+    const out: number[] = [];
+    const queue = [pid];
+    while (queue.length) {
+        const p = queue.shift()!;
+        for (const [child, parent] of parentOf) {
+            if (parent === p) {
+                out.push(child);
+                queue.push(child);
+            }
+        }
+    }
+    return out;
+}
+
+function signal(pids: number[], sig: NodeJS.Signals): void {
+    for (const p of pids) {
+        try {
+            process.kill(p, sig);
+        } catch {
+            // Already gone.
+        }
+    }
+}
+
+/**
+ * SIGKILLs a process and every descendant, as a crash or an OOM kill would. Not a process group:
+ * pulumi starts each plugin in a group of its own. Everything is stopped first, so nothing can
+ * start a new child between the listing and the kill.
+ */
+export function killTree(pid: number): number[] {
+    const first = [pid, ...descendants(pid)];
+    signal(first, "SIGSTOP");
+    const all = [...new Set([...first, ...descendants(pid)])];
+    signal(all, "SIGKILL");
+    return all;
+}
+
+/** The pids still running (a zombie, killed but not yet reaped, counts as gone). */
+export function running(pids: number[]): number[] {
+    return pids.filter((p) => {
+        try {
+            const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+            return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+        } catch {
+            return false;
+        }
+    });
 }

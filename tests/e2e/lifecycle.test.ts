@@ -10,12 +10,19 @@ import { E2E_TIMEOUT_MS, E2EStack, flyAdmin } from "./harness";
 jest.setTimeout(E2E_TIMEOUT_MS);
 
 const stack = new E2EStack("life");
-const machineIds = async (): Promise<Record<string, { id: string; instance: string; memory: number; image: string }>> => {
+const machineIds = async (): Promise<
+    Record<string, { id: string; instance: string; memory: number; image: string }>
+> => {
     const app = await stack.inventory();
     return Object.fromEntries(
         (app?.machines ?? []).map((m) => [
             m.name,
-            { id: m.id, instance: (m as unknown as { instance_id: string }).instance_id, memory: m.guest.memory_mb, image: m.image },
+            {
+                id: m.id,
+                instance: (m as unknown as { instance_id: string }).instance_id,
+                memory: m.guest.memory_mb,
+                image: m.image,
+            },
         ]),
     );
 };
@@ -45,7 +52,9 @@ test("scaling sjc from 2 to 3 previews exactly one create, and leaves iad untouc
     const before = await machineIds();
     await stack.configSet("api.regions.sjc", "3");
     const steps = await stack.previewSteps();
-    expect(steps.map((s) => [s.op, shortType(s.type), s.urn.split("::").pop()])).toEqual([["create", "fly:index:Machine", "api-sjc-3"]]);
+    expect(steps.map((s) => [s.op, shortType(s.type), s.urn.split("::").pop()])).toEqual([
+        ["create", "fly:index:Machine", "api-sjc-3"],
+    ]);
 
     await stack.upOk();
     expect(await stack.machinesPerRegion()).toEqual({ iad: 2, sjc: 3 });
@@ -89,7 +98,10 @@ test("an image change rolls the machines one at a time: each is released before 
 });
 
 test("a secret rotation changes only the secret, restarts the machines, and never shows the value in plain text", async () => {
-    const oldValue = (await flyAdmin("GET", `/__emulator/secret-values/${stack.appName}`)) as { values: Record<string, string>; version: number };
+    const oldValue = (await flyAdmin("GET", `/__emulator/secret-values/${stack.appName}`)) as {
+        values: Record<string, string>;
+        version: number;
+    };
     const newValue = `rotated-${randomBytes(16).toString("hex")}`;
     await stack.configSet("jwtSecret", newValue, { secret: true });
 
@@ -99,7 +111,10 @@ test("a secret rotation changes only the secret, restarts the machines, and neve
     expect(kinds.filter((k) => k === "update fly:index:AppSecrets")).toHaveLength(1);
 
     const r = await stack.upOk();
-    const now = (await flyAdmin("GET", `/__emulator/secret-values/${stack.appName}`)) as { values: Record<string, string>; version: number };
+    const now = (await flyAdmin("GET", `/__emulator/secret-values/${stack.appName}`)) as {
+        values: Record<string, string>;
+        version: number;
+    };
     expect(now.values.JWT_SECRET).toBe(newValue);
     expect(now.version).toBeGreaterThan(oldValue.version);
     const app = await stack.inventory();

@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 async function previewWithPolicy(): Promise<{ code: number; out: string }> {
-    const r = await stack.run(["preview", "--non-interactive", ...stack.policy()]);
+    const r = await stack.preview({ policy: true });
     return { code: r.code, out: r.stdout + r.stderr };
 }
 
@@ -27,20 +27,20 @@ test("the local stack as configured passes the pack and deploys with it", async 
     expect(p.out).not.toMatch(/mandatory/);
     expect(p.code).toBe(0);
     expect(p.out).toMatch(/Estimated Fly machine cost: \$[\d.]+\/month for 4 machines/);
-    await stack.upOk(stack.policy());
+    await stack.upOk({ policy: true });
     expect(await stack.machinesPerRegion()).toEqual({ iad: 2, sjc: 2 });
 });
 
 test.each([
-    ["one region where two are required", ["config", "rm", "--path", "fpsgame-infra:api.regions.iad"], /fly-min-regions/],
-    ["memory below the floor", ["config", "set", "--path", "fpsgame-infra:api.vm.memoryMb", "256"], /fly-min-memory/],
+    ["one region where two are required", () => stack.configRemove("api.regions.iad"), /fly-min-regions/],
+    ["memory below the floor", () => stack.configSet("api.vm.memoryMb", "256"), /fly-min-memory/],
 ])("%s is refused with its message, and nothing is deployed", async (_what, edit, policy) => {
     const before = JSON.stringify(await stack.inventory());
     const saved = fs.readFileSync(stack.file, "utf8");
-    await stack.ok(edit);
+    await edit();
     try {
-        // Not --skip-preview: the preview runs the stack policies before any step executes.
-        const r = await stack.run(["up", "--yes", "--non-interactive", ...stack.policy()]);
+        // With a preview first, as the commands run it: the stack policies refuse before any step executes.
+        const r = await stack.up({ policy: true, preview: true });
         const out = r.stdout + r.stderr;
         expect(r.code).not.toBe(0);
         expect(out).toMatch(policy);
@@ -58,9 +58,10 @@ test.each([
 test("a secret in plain env is refused by the config, naming the key and not the value, and nothing is deployed", async () => {
     const before = JSON.stringify(await stack.inventory());
     const saved = fs.readFileSync(stack.file, "utf8");
-    await stack.ok(["config", "set", "--plaintext", "--path", "fpsgame-infra:api.env.STRIPE_SECRET", "sk_live_plain"]);
+    // The Automation API's setConfig passes --plaintext, as a user typing it on purpose would.
+    await stack.configSet("api.env.STRIPE_SECRET", "sk_live_plain");
     try {
-        const r = await stack.run(["up", "--yes", "--non-interactive", ...stack.policy()]);
+        const r = await stack.up({ policy: true, preview: true });
         const out = r.stdout + r.stderr;
         expect(r.code).not.toBe(0);
         expect(out).toContain("fpsgame-infra:api.env.STRIPE_SECRET: is a credential");
@@ -72,7 +73,7 @@ test("a secret in plain env is refused by the config, naming the key and not the
 });
 
 test("an advisory violation is reported and does not block", async () => {
-    await stack.ok(["config", "set", "--path", "fpsgame-infra:redis.readRegions[0]", "ap-southeast-2"]);
+    await stack.configSet("redis.readRegions[0]", "ap-southeast-2");
     const p = await previewWithPolicy();
     expect(p.code).toBe(0);
     expect(p.out).toMatch(/upstash-read-regions-near-api/);

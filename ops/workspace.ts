@@ -1,0 +1,349 @@
+/**
+ * The project's stacks on the Automation API (`@pulumi/pulumi/automation`): a `LocalWorkspace`
+ * on the repository root (so `Pulumi.yaml` and the `Pulumi.<stack>.yaml` files are the ones
+ * used), in the stack's environment (see env.ts), on the right `pulumi`:
+ *
+ * - a local-cloud stack runs on the toolchain's CLI (`localcloud/toolchain/toolchain.sh`);
+ * - a real stack runs on the user's installed `pulumi`, else on the toolchain's.
+ *
+ * Stack operations (preview, up, refresh, destroy, config, history, export) use the typed
+ * Automation API. `runPulumi` is the one way to run any other `pulumi` command in a stack's
+ * environment on the same CLI: `npm run pulumi -- <args> --stack <s>`, and a secret's
+ * `config set` through stdin (see `setSecretConfig`).
+ */
+import {
+    CommandError,
+    LocalWorkspace,
+    OpMap,
+    PulumiCommand,
+    Stack,
+    StackSummary,
+    Workspace,
+} from "@pulumi/pulumi/automation";
+import { spawn } from "child_process";
+import * as path from "path";
+import { parseArgs } from "util";
+import { isLocalStack, localCloud, readStackFile, REPO_ROOT, stackEnv } from "./env";
+
+/** The project's config namespace (`name` in Pulumi.yaml). */
+export const PROJECT = "fpsgame-infra";
+
+const commands = new Map<string, Promise<PulumiCommand>>();
+
+/** The toolchain's CLI (built on first use; progress on stderr). */
+function toolchainCommand(): Promise<PulumiCommand> {
+    if (!commands.has("toolchain")) {
+        // toolchainPath() is the toolchain's bin dir; PulumiCommand wants the dir above `bin/pulumi`.
+        const root = path.dirname(localCloud().toolchainPath());
+        commands.set("toolchain", PulumiCommand.get({ root, skipVersionCheck: true }));
+    }
+    return commands.get("toolchain")!;
+}
+
+/**
+ * The `pulumi` a stack runs on: the toolchain's for a local-cloud stack; for a real stack the
+ * user's installed one (found on PATH), else the toolchain's. The version check is skipped: the
+ * toolchain's CLI is newer than this SDK's minimum, and a user's CLI is theirs to choose.
+ */
+export function pulumiCommandFor(stack: string): Promise<PulumiCommand> {
+    if (isLocalStack(stack)) return toolchainCommand();
+    if (!commands.has("installed")) {
+        commands.set(
+            "installed",
+            PulumiCommand.get({ skipVersionCheck: true }).catch(() => toolchainCommand()),
+        );
+    }
+    return commands.get("installed")!;
+}
+
+/**
+ * `envVars` for a workspace from a full environment. PulumiCommand starts its child from this
+ * process's environment and lays `envVars` over it, so a variable the stack's environment leaves
+ * out on purpose (the user's FLY_API_TOKEN for a local stack) is laid over as `undefined`, which
+ * Node's spawn drops: the child gets exactly `env`.
+ */
+export function workspaceEnv(env: NodeJS.ProcessEnv, parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
+    const out: Record<string, string | undefined> = {};
+    for (const key of Object.keys(parent)) out[key] = undefined;
+    for (const [key, value] of Object.entries(env)) out[key] = value;
+    return out as Record<string, string>;
+}
+
+/**
+ * The workspace seen by `Stack.select`, minus its side effect: `LocalWorkspace.selectStack` runs
+ * `pulumi stack select`, which would change the user's current stack for a bare `pulumi` (a
+ * preview of prod must not leave prod selected). Every operation names its stack with `--stack`
+ * anyway, so selecting is only a check that the stack exists.
+ */
+function withoutSelecting(ws: LocalWorkspace): Workspace {
+    return new Proxy(ws, {
+        get(target, prop) {
+            if (prop !== "selectStack") return Reflect.get(target, prop) as unknown;
+            return async (name: string): Promise<void> => {
+                const stacks = await target.listStacks();
+                if (!stacks.some((s) => isNamed(s, name))) {
+                    throw new Error(
+                        `stack "${name}" does not exist in this backend; stacks: ${stacks.map((s) => s.name).join(", ") || "none"}`,
+                    );
+                }
+            };
+        },
+    });
+}
+
+function isNamed(s: StackSummary, name: string): boolean {
+    return s.name === name || s.name.endsWith(`/${name}`);
+}
+
+/** A stack opened on the Automation API, with the workspace and CLI it runs on. */
+export interface ProjectStack {
+    readonly name: string;
+    readonly stack: Stack;
+    readonly workspace: LocalWorkspace;
+    readonly command: PulumiCommand;
+    /** The full environment its `pulumi` runs in. */
+    readonly env: NodeJS.ProcessEnv;
+    /** True when `open` created it. */
+    readonly created: boolean;
+}
+
+/** How {@link openStack} finds the stack, and in which environment. */
+export interface OpenOptions {
+    /** `select` (default): it must exist; `create`: it must not; `ensure`: create it if it is missing. */
+    mode?: "select" | "create" | "ensure";
+    /** The environment (default: the stack's, see env.ts). */
+    env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Opens a stack of this project. For a real stack whose FLY_API_TOKEN is unset, the stack's
+ * encrypted `flyApiToken` is decrypted into the engine's environment only (never argv, never
+ * printed).
+ */
+export async function openStack(name: string, opts: OpenOptions = {}): Promise<ProjectStack> {
+    const env = { ...(opts.env ?? stackEnv(name)) };
+    const command = await pulumiCommandFor(name);
+    const workspace = await LocalWorkspace.create({
+        workDir: REPO_ROOT,
+        pulumiCommand: command,
+        envVars: workspaceEnv(env),
+    });
+    const mode = opts.mode ?? "select";
+    let created = mode === "create";
+    if (mode === "ensure") created = !(await workspace.listStacks()).some((s) => isNamed(s, name));
+    const stack = created ? await Stack.create(name, workspace) : await Stack.select(name, withoutSelecting(workspace));
+    if (!isLocalStack(name) && !env.FLY_API_TOKEN && readStackFile(name)[`${PROJECT}:flyApiToken`] !== undefined) {
+        env.FLY_API_TOKEN = (await stack.getConfig(`${PROJECT}:flyApiToken`)).value;
+        workspace.envVars.FLY_API_TOKEN = env.FLY_API_TOKEN;
+    }
+    return { name, stack, workspace, command, env, created };
+}
+
+/** What an operation printed, and whether it succeeded. */
+export interface OpOutput {
+    /** 0 when the operation succeeded, else 1 (the Automation API reports failure, not the CLI's exit code). */
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** Where an operation's output goes as it runs (the terminal for the commands), besides being kept. */
+export interface Streams {
+    onOutput?: (chunk: string) => void;
+    onError?: (chunk: string) => void;
+}
+
+/**
+ * Runs an Automation API operation, keeping its output (and passing it on to `streams` as it
+ * comes). A failed operation resolves with code 1 rather than throwing; anything else throws.
+ */
+export async function runOp<T>(
+    op: (streams: Required<Streams>) => Promise<T>,
+    streams: Streams = {},
+): Promise<OpOutput & { result?: T }> {
+    let stdout = "";
+    let stderr = "";
+    const keep: Required<Streams> = {
+        onOutput: (c) => {
+            stdout += c;
+            streams.onOutput?.(c);
+        },
+        onError: (c) => {
+            stderr += c;
+            streams.onError?.(c);
+        },
+    };
+    try {
+        const result = await op(keep);
+        return { code: 0, stdout, stderr, result };
+    } catch (e) {
+        if (e instanceof CommandError) return { code: 1, stdout, stderr };
+        throw e;
+    }
+}
+
+/** Streams to this process's terminal, in colour when it is one. */
+export function terminalStreams(): Streams & { color: "always" | "never" } {
+    return {
+        onOutput: (c) => process.stdout.write(c),
+        onError: (c) => process.stderr.write(c),
+        color: process.stdout.isTTY ? "always" : "never",
+    };
+}
+
+/** The flags of `pulumi preview` / `pulumi up` that the commands pass on, typed. */
+export interface OpFlags {
+    target?: string[];
+    replace?: string[];
+    exclude?: string[];
+    targetDependents?: boolean;
+    excludeDependents?: boolean;
+    refresh?: boolean;
+    parallel?: number;
+    message?: string;
+    expectNoChanges?: boolean;
+}
+
+const FLAG_HELP =
+    "--target <urn>, --replace <urn>, --exclude <urn>, --target-dependents, --exclude-dependents, --refresh, --parallel <n>, --message <text>, --expect-no-changes";
+
+/**
+ * Parses the extra arguments of `npm run preview|up -- --stack <s> …` into typed options. An
+ * unknown argument is an error naming it, what is allowed, and the way to run anything else.
+ */
+export function parseOpFlags(command: "preview" | "up", stack: string, args: string[]): OpFlags {
+    let values;
+    try {
+        ({ values } = parseArgs({
+            args,
+            strict: true,
+            allowPositionals: false,
+            options: {
+                target: { type: "string", multiple: true },
+                replace: { type: "string", multiple: true },
+                exclude: { type: "string", multiple: true },
+                "target-dependents": { type: "boolean" },
+                "exclude-dependents": { type: "boolean" },
+                refresh: { type: "boolean" },
+                parallel: { type: "string" },
+                message: { type: "string" },
+                "expect-no-changes": { type: "boolean" },
+            },
+        }));
+    } catch (e) {
+        throw new Error(
+            `npm run ${command}: ${(e as Error).message.split("\n")[0]}. Allowed after --stack: ${FLAG_HELP}. ` +
+                `Anything else: npm run pulumi -- ${command} <args> --stack ${stack}`,
+        );
+    }
+    const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
+    if (parallel !== undefined && !(Number.isInteger(parallel) && parallel > 0)) {
+        throw new Error(
+            `npm run ${command}: --parallel "${values.parallel}" is not allowed; use a whole number of at least 1`,
+        );
+    }
+    return {
+        target: values.target,
+        replace: values.replace,
+        exclude: values.exclude,
+        targetDependents: values["target-dependents"],
+        excludeDependents: values["exclude-dependents"],
+        refresh: values.refresh,
+        parallel,
+        message: values.message,
+        expectNoChanges: values["expect-no-changes"],
+    };
+}
+
+/** "2 created, 1 updated, 14 unchanged" from an operation's change counts. */
+export function describeChanges(changes: OpMap = {}): string {
+    const words: Record<string, string> = {
+        create: "created",
+        update: "updated",
+        delete: "deleted",
+        replace: "replaced",
+        same: "unchanged",
+    };
+    const parts = Object.entries(changes)
+        .filter(([, n]) => (n ?? 0) > 0)
+        .map(([k, n]) => `${n} ${words[k] ?? k}`);
+    return parts.length ? parts.join(", ") : "no resources";
+}
+
+/** True when the counts hold anything but unchanged resources. */
+export function hasChanges(changes: OpMap = {}): boolean {
+    return Object.entries(changes).some(([k, n]) => k !== "same" && (n ?? 0) > 0);
+}
+
+/** How {@link runPulumi} connects pulumi's stdio. */
+export interface RunOptions {
+    /** Keep stdout/stderr instead of passing them to the terminal. */
+    capture?: boolean;
+    /** Written to pulumi's stdin (a secret for `config set`, which never belongs in argv). */
+    input?: string;
+}
+
+/**
+ * Runs `pulumi <args>` for a stack on the stack's CLI and in its environment, from the repository
+ * root. `args` are passed as given: they must name the stack (`--stack <s>`) where the command
+ * takes one. Resolves with the exit code; output goes to the terminal unless captured.
+ */
+export async function runPulumi(
+    stack: string,
+    args: string[],
+    opts: RunOptions = {},
+    env?: NodeJS.ProcessEnv,
+): Promise<OpOutput> {
+    const command = await pulumiCommandFor(stack);
+    const e = { ...(env ?? stackEnv(stack)) };
+    // As PulumiCommand does: the CLI's own dir first, for its language host.
+    if (path.isAbsolute(command.command)) e.PATH = [path.dirname(command.command), e.PATH].filter(Boolean).join(":");
+    return new Promise((resolve, reject) => {
+        const child = spawn(command.command, args, {
+            cwd: REPO_ROOT,
+            env: e,
+            stdio: [
+                opts.input !== undefined ? "pipe" : "inherit",
+                opts.capture ? "pipe" : "inherit",
+                opts.capture ? "pipe" : "inherit",
+            ],
+        });
+        if (opts.input !== undefined) child.stdin?.end(opts.input);
+        let stdout = "";
+        let stderr = "";
+        child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("error", reject);
+        child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    });
+}
+
+/**
+ * Sets a secret config value by path. Not `Stack.setConfig(…, { secret: true })`: the Automation
+ * API passes the value in argv (`pulumi config set <key> --secret --non-interactive -- <value>`,
+ * see LocalWorkspace.setConfig in @pulumi/pulumi 3.270), where `ps` shows it to every user of the
+ * machine. `pulumi config set` reads the value from stdin when none is given.
+ */
+export async function setSecretConfig(
+    ps: ProjectStack,
+    key: string,
+    value: string,
+    opts: { path?: boolean } = {},
+): Promise<void> {
+    const args = [
+        "config",
+        "set",
+        ...(opts.path ? ["--path"] : []),
+        key,
+        "--secret",
+        "--non-interactive",
+        "--stack",
+        ps.name,
+    ];
+    const r = await runPulumi(ps.name, args, { capture: true, input: value }, ps.env);
+    if (r.code !== 0) {
+        throw new Error(
+            `pulumi config set --secret ${key} --stack ${ps.name} failed (${r.code}): ${r.stderr.split(value).join("[secret]").trim()}`,
+        );
+    }
+}

@@ -1,0 +1,159 @@
+/**
+ * The commands' own logic, without the engine: the environment the Automation API's `pulumi`
+ * really gets, the extra arguments of preview/up, the stack of a passed-through command, the
+ * dead-lock check on Pulumi's file backend, and which interrupted creates count as confirmed.
+ */
+import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stackArg } from "../../ops/cli";
+import {
+    cancelCommand,
+    classifyPendingCreates,
+    deadLockMessage,
+    deadLocks,
+    fileBackendDir,
+    stackLocks,
+} from "../../ops/recovery";
+import { describeChanges, hasChanges, parseOpFlags, workspaceEnv } from "../../ops/workspace";
+
+let tmp: string;
+beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ops-test-"));
+});
+afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe("the environment of the Automation API's pulumi", () => {
+    test("is exactly the stack's: a variable the stack leaves out does not leak from this process", async () => {
+        // A stand-in `pulumi` that answers `version` and prints the variables it got.
+        fs.mkdirSync(path.join(tmp, "bin"));
+        const fake = path.join(tmp, "bin", "pulumi");
+        fs.writeFileSync(
+            fake,
+            '#!/bin/sh\nif [ "$1" = version ]; then echo v3.276.0; exit 0; fi\n' +
+                'echo "[{\\"name\\":\\"FLY=${FLY_API_TOKEN-unset} KEEP=${KEEP_ME-unset}\\"}]"\n',
+            { mode: 0o755 },
+        );
+        process.env.FLY_API_TOKEN = "fm2_the_users_real_token";
+        try {
+            const env: NodeJS.ProcessEnv = { ...process.env, KEEP_ME: "yes" };
+            delete env.FLY_API_TOKEN;
+            const pulumiCommand = await PulumiCommand.get({ root: tmp, skipVersionCheck: true });
+            const ws = await LocalWorkspace.create({ workDir: tmp, pulumiCommand, envVars: workspaceEnv(env) });
+            const [seen] = await ws.listStacks();
+            expect(seen.name).toBe("FLY=unset KEEP=yes");
+        } finally {
+            delete process.env.FLY_API_TOKEN;
+        }
+    });
+});
+
+describe("extra arguments of npm run preview / up", () => {
+    test("known flags become typed options", () => {
+        expect(
+            parseOpFlags("up", "prod", ["--target", "urn:a", "--target", "urn:b", "--parallel", "4", "--refresh"]),
+        ).toEqual(expect.objectContaining({ target: ["urn:a", "urn:b"], parallel: 4, refresh: true }));
+    });
+    test("an unknown flag names itself, what is allowed, and how to run anything else", () => {
+        expect(() => parseOpFlags("preview", "staging", ["--show-sames"])).toThrow(
+            "npm run preview: Unknown option '--show-sames'. Allowed after --stack: --target <urn>, --replace <urn>, " +
+                "--exclude <urn>, --target-dependents, --exclude-dependents, --refresh, --parallel <n>, --message <text>, " +
+                "--expect-no-changes. Anything else: npm run pulumi -- preview <args> --stack staging",
+        );
+    });
+    test("a bad --parallel names the value and what is allowed", () => {
+        expect(() => parseOpFlags("up", "prod", ["--parallel", "0"])).toThrow(
+            'npm run up: --parallel "0" is not allowed; use a whole number of at least 1',
+        );
+    });
+});
+
+test("the stack of a passed-through pulumi command", () => {
+    expect(stackArg(["cancel", "--stack", "local"])).toBe("local");
+    expect(stackArg(["stack", "export", "--stack=prod"])).toBe("prod");
+    expect(stackArg(["refresh", "-s", "staging", "--yes"])).toBe("staging");
+    expect(stackArg(["stack", "ls"])).toBeUndefined();
+});
+
+test("change counts read as a user would say them", () => {
+    expect(describeChanges({ create: 1, same: 14, update: 0 })).toBe("1 created, 14 unchanged");
+    expect(hasChanges({ same: 14 })).toBe(false);
+    expect(hasChanges({ same: 13, delete: 1 })).toBe(true);
+});
+
+describe("a lock left by a dead process", () => {
+    function writeLock(stack: string, content: object): string {
+        const dir = path.join(tmp, ".pulumi", "locks", "organization", "fpsgame-infra", stack);
+        fs.mkdirSync(dir, { recursive: true });
+        const file = path.join(dir, "0b6b2c1e-lock.json");
+        fs.writeFileSync(file, JSON.stringify(content));
+        return file;
+    }
+    const env = (): NodeJS.ProcessEnv => ({ PULUMI_BACKEND_URL: `file://${tmp}` });
+
+    test("is found when its pid is gone from this host, and the refusal names the command to run", () => {
+        const lock = { pid: 2 ** 22 + 7, username: "root", hostname: os.hostname(), timestamp: "2026-11-28T19:00:00Z" };
+        writeLock("local", lock);
+        const dead = deadLocks(env(), "fpsgame-infra", "local");
+        expect(dead.map((l) => l.pid)).toEqual([lock.pid]);
+        expect(deadLockMessage("local", dead)).toBe(
+            `stack "local" is locked by an update that is no longer running: pulumi (pid ${lock.pid}, root@${os.hostname()}, ` +
+                `since 2026-11-28T19:00:00Z) ended without releasing its lock (an interrupted update). Clear the lock with:\n\n` +
+                `    npm run pulumi -- cancel --stack local\n\nthen run this command again: its up finishes what the ` +
+                `interrupted update left (README: "When an update was interrupted").`,
+        );
+        expect(cancelCommand("local")).toBe("npm run pulumi -- cancel --stack local");
+    });
+
+    test("is not reported while its pulumi runs, nor when another host wrote it, nor for another stack", async () => {
+        const running = spawn("sh", ["-c", "sleep 30 # pulumi up"], { stdio: "ignore" });
+        try {
+            writeLock("local", { pid: running.pid, username: "root", hostname: os.hostname(), timestamp: "t" });
+            writeLock("staging", { pid: 2 ** 22 + 7, username: "ci", hostname: "another-host", timestamp: "t" });
+            expect(deadLocks(env(), "fpsgame-infra", "local")).toEqual([]);
+            expect(deadLocks(env(), "fpsgame-infra", "staging")).toEqual([]);
+            expect(deadLocks(env(), "fpsgame-infra", "prod")).toEqual([]);
+            expect(stackLocks(tmp, "fpsgame-infra", "staging").map((l) => l.hostname)).toEqual(["another-host"]);
+        } finally {
+            running.kill();
+        }
+    });
+
+    test("a pid now used by another program counts as gone", () => {
+        // This jest process runs node, not pulumi.
+        writeLock("local", { pid: process.pid, username: "root", hostname: os.hostname(), timestamp: "t" });
+        expect(deadLocks(env(), "fpsgame-infra", "local").map((l) => l.pid)).toEqual([process.pid]);
+    });
+
+    test("is only looked for on a file backend", () => {
+        expect(fileBackendDir({ PULUMI_BACKEND_URL: "s3://bucket" })).toBeUndefined();
+        expect(fileBackendDir({})).toBeUndefined();
+        expect(fileBackendDir({ PULUMI_BACKEND_URL: "file:///srv/state" })).toBe("/srv/state");
+    });
+});
+
+test("an interrupted create is confirmed once the state holds its resource with an id", () => {
+    const urn = (n: string) => `urn:pulumi:local::fpsgame-infra::fly:index:Machine::${n}`;
+    const state = {
+        version: 3,
+        deployment: {
+            resources: [
+                { urn: urn("api-sjc-1"), id: "m1" },
+                { urn: urn("api-sjc-3"), id: "m3" },
+                { urn: urn("api-old"), id: "m9", delete: true },
+            ],
+            pending_operations: [
+                { type: "creating", resource: { urn: urn("api-sjc-3") } },
+                { type: "creating", resource: { urn: urn("api-iad-3") } },
+                { type: "creating", resource: { urn: urn("api-old") } },
+                { type: "updating", resource: { urn: urn("api-sjc-1") } },
+            ],
+        },
+    };
+    expect(classifyPendingCreates(state)).toEqual({
+        confirmed: [urn("api-sjc-3")],
+        unconfirmed: [urn("api-iad-3"), urn("api-old")],
+    });
+});
