@@ -20,7 +20,9 @@
 
 const crypto = require("node:crypto");
 const fs = require("node:fs");
-const Module = require("node:module");
+const nodeModule = /** @type {typeof import("node:module") & { _extensions: Record<string, unknown> }} */ (
+    require("node:module")
+);
 const path = require("node:path");
 
 const ROOT = path.resolve(__dirname, "..");
@@ -76,7 +78,7 @@ process.setSourceMapsEnabled(true);
 
 /**
  * Node's (stable, undocumented) hook for a file type: `.ts` files run the cached JavaScript.
- * @param {any} module
+ * @param {{ _compile(code: string, filename: string): void }} module the module being loaded
  * @param {string} filename
  */
 function loadTypeScript(module, filename) {
@@ -87,10 +89,12 @@ function loadTypeScript(module, filename) {
 // type checking whatever PulumiPolicy.yaml says (cmd/run-policy-pack/index.js passes
 // `typeScript: !process.versions.bun`), and would type-check the pack on every start again.
 // Its assignment is ignored; ts-node is loaded but never used.
-// @ts-expect-error Module._extensions is not in @types/node.
-Object.defineProperty(Module._extensions, ".ts", {
+Object.defineProperty(nodeModule._extensions, ".ts", {
     configurable: true,
     enumerable: true,
     get: () => loadTypeScript,
     set: () => undefined,
 });
+
+/** Where the JavaScript is cached (tests and tools read it from here). */
+module.exports = { CACHE_DIR };
