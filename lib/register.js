@@ -73,6 +73,11 @@ function javascriptFor(source, filename) {
     return code;
 }
 
+// V8's compiled code for every module loaded from here on (the SDKs in node_modules too), kept
+// beside the JavaScript: Node checks each entry against the module's source, so it is never stale
+// either. It takes about a third off loading @pulumi/pulumi and the provider SDKs.
+nodeModule.enableCompileCache?.(path.join(ROOT, "node_modules", ".cache", "fpsgame-infra", "v8"));
+
 // Stack traces point at the TypeScript lines (the cached files carry inline source maps).
 process.setSourceMapsEnabled(true);
 
