@@ -41,7 +41,6 @@ pg_bindir() {
     fi
 }
 
-
 pg_ctl_() { (cd "$PG_DIR" && run_as "$PG_USER" "$BIN/pg_ctl" -D "$PG_DATA" "$@"); }
 
 is_running() { [ -f "$PG_DATA/PG_VERSION" ] && pg_ctl_ status >/dev/null 2>&1; }
