@@ -7,11 +7,12 @@ import { execFileSync, spawn } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { choosePort, explicitPort, portFree, rememberedPort } from "./services/ports";
 import { flyEmulatorPaths, localStackEnv, REPO_ROOT, toolchainPath } from "./stackEnv";
 
 const SERVICES = path.join(REPO_ROOT, "localcloud", "services", "services.sh");
-const TS_NODE = path.join(REPO_ROOT, "node_modules", "ts-node", "dist", "bin.js");
-const DEFAULT_FLY_PORT = 54280;
+/** Preloaded into the Node.js processes started here: runs their TypeScript from cached JavaScript. */
+const REGISTER = path.join(REPO_ROOT, "lib", "register.js");
 
 export type Log = (line: string) => void;
 
@@ -58,13 +59,22 @@ async function flyResponds(port: number, token: string): Promise<boolean> {
 export async function startFlyEmulator(log: Log): Promise<string> {
     const paths = flyEmulatorPaths();
     const token = flyToken();
-    const port = Number(
-        process.env.FLY_EMULATOR_PORT ??
-            (fs.existsSync(paths.portFile) ? fs.readFileSync(paths.portFile, "utf8") : DEFAULT_FLY_PORT),
-    );
-    if (await flyResponds(port, token)) {
-        log(`fly emulator already running on http://127.0.0.1:${port}`);
-        return `http://127.0.0.1:${port}`;
+    const current = explicitPort("fly") ?? rememberedPort("fly");
+    if (current !== undefined && (await flyResponds(current, token))) {
+        log(`fly emulator already running on http://127.0.0.1:${current}`);
+        return `http://127.0.0.1:${current}`;
+    }
+    // Not running: FLY_EMULATOR_PORT, else the remembered port, else a new free one. Clients
+    // read the port from its file, so a remembered port another process took is replaced.
+    const choice = await choosePort("fly", { whenTaken: "move" });
+    const port = choice.port;
+    if (choice.replaced !== undefined) {
+        log(`fly emulator: 127.0.0.1:${choice.replaced} is in use by another process, moving to ${port}`);
+    }
+    if (choice.source === "explicit" && !(await portFree(port))) {
+        throw new Error(
+            `FLY_EMULATOR_PORT=${port}: 127.0.0.1:${port} is in use by another process; unset it or choose a free port`,
+        );
     }
     fs.mkdirSync(path.join(paths.dir, "state"), { recursive: true });
     const out = fs.openSync(paths.logFile, "a");
@@ -72,8 +82,8 @@ export async function startFlyEmulator(log: Log): Promise<string> {
     const child = spawn(
         process.execPath,
         [
-            TS_NODE,
-            "--transpile-only",
+            "--require",
+            REGISTER,
             path.join(REPO_ROOT, "localcloud", "fly-emulator", "main.ts"),
             "--port",
             String(port),
@@ -135,7 +145,7 @@ export async function ensureLocalCloud(log: Log): Promise<void> {
     );
     run(
         process.execPath,
-        [TS_NODE, "--transpile-only", path.join(REPO_ROOT, "localcloud", "stand-ins", "install.ts")],
+        ["--require", REGISTER, path.join(REPO_ROOT, "localcloud", "stand-ins", "install.ts")],
         localStackEnv(),
     );
     log(`local cloud ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

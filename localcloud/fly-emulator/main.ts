@@ -1,7 +1,7 @@
 /**
  * Command-line entry of the Fly Machines API emulator.
  *
- *   npx ts-node --transpile-only localcloud/fly-emulator/main.ts --port 4280 --state-dir .local/fly --token <t>
+ *   node --require ./lib/register.js localcloud/fly-emulator/main.ts --port 4280 --state-dir .local/fly --token <t>
  *
  * Options fall back to FLY_EMULATOR_PORT, FLY_EMULATOR_STATE_DIR, FLY_EMULATOR_TOKEN (and
  * FLY_EMULATOR_HOST, FLY_EMULATOR_VERBOSE=1). Prints one line once listening and stops cleanly

@@ -176,3 +176,12 @@ apt_install() {
 port_listening() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
+
+# choose_port postgres|redis: the port to start the service on (its variable, else the port
+# remembered in the clone's .local/, else a free one picked and remembered): see ports.ts, the one
+# home of that rule. Node and the TypeScript loader are this clone's.
+choose_port() {
+    local node=node
+    [ -x "$LC_REPO_ROOT/node_modules/.bin/node" ] && node=$LC_REPO_ROOT/node_modules/.bin/node
+    "$node" --require "$LC_REPO_ROOT/lib/register.js" "$LC_SERVICES_DIR/ports.ts" choose "$1"
+}

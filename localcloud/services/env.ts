@@ -11,20 +11,19 @@
  *   state/{vercel,upstash,neon}                            the stand-in providers' records (`LOCALCLOUD_STATE_DIR`)
  *   pulumi-home/                                           the isolated `PULUMI_HOME` with the stand-in plugins
  *
- * Run as a script (`npx ts-node --transpile-only localcloud/services/env.ts`), it prints the
+ * Run as a script (`node --require ./lib/register.js localcloud/services/env.ts`), it prints the
  * variable names and their non-secret values; `--export-file <path>` writes every variable,
  * secrets included, as `export` lines to a new file of mode 600 (`--export-file -`: to stdout,
  * for `eval "$(…)"`, refused when stdout is a terminal).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { servicePort } from "./ports";
 
 /** The role initdb creates as the cluster's superuser; its password is `secrets/pg-admin-password`. */
 export const PG_ADMIN_USER = "localcloud_admin";
 /** The ACL user with every permission on each local Redis; its password is `secrets/redis-admin-password`. */
 export const REDIS_ADMIN_USER = "localcloud-admin";
-export const DEFAULT_PG_PORT = 55432;
-export const DEFAULT_REDIS_PORT = 56379;
 
 /** The file layout of one local cloud. */
 export interface LocalcloudPaths {
@@ -86,22 +85,6 @@ export function readSecret(name: string, paths: LocalcloudPaths = localcloudPath
     }
 }
 
-/** The port a service was last started on (written by its start script), else the configured/default one. */
-export function servicePort(service: "postgres" | "redis", env: NodeJS.ProcessEnv = process.env): number {
-    const paths = localcloudPaths(env);
-    const fromEnv = nonEmpty(service === "postgres" ? env.LOCALCLOUD_PG_PORT : env.LOCALCLOUD_REDIS_PORT);
-    if (fromEnv !== undefined) return parsePort(fromEnv, service);
-    const file = path.join(service === "postgres" ? paths.pgDir : paths.redisDir, "port");
-    if (fs.existsSync(file)) return parsePort(fs.readFileSync(file, "utf8").trim(), service);
-    return service === "postgres" ? DEFAULT_PG_PORT : DEFAULT_REDIS_PORT;
-}
-
-function parsePort(v: string, what: string): number {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`invalid ${what} port ${JSON.stringify(v)}`);
-    return n;
-}
-
 /**
  * The PostgreSQL superuser URL: TLS verified against the local CA (`sslmode=verify-full`,
  * `sslrootcert`), database `postgres`. Contains the admin password: never print it.
@@ -132,7 +115,8 @@ export const SECRET_VARIABLES: readonly string[] = ["LOCALCLOUD_PG_ADMIN_URL", "
  * the local PostgreSQL/Redis:
  *
  * - `LOCALCLOUD_DIR`, `LOCALCLOUD_STATE_DIR`
- * - `LOCALCLOUD_PG_PORT`, `LOCALCLOUD_REDIS_PORT`
+ * - `LOCALCLOUD_PG_PORT`, `LOCALCLOUD_REDIS_PORT` (the clone's ports, see ./ports.ts; omitted before
+ *   the services were first started)
  * - `LOCALCLOUD_PG_ADMIN_URL`, `LOCALCLOUD_REDIS_ADMIN_URL` (secret; omitted before the services
  *   were first started, when their passwords don't exist yet)
  * - `NODE_EXTRA_CA_CERTS`, `PGSSLROOTCERT` (the local CA, so `sslmode=require`/`rediss://` verify)
@@ -146,14 +130,23 @@ export function localcloudEnv(env: NodeJS.ProcessEnv = process.env): Record<stri
     const out: Record<string, string> = {
         LOCALCLOUD_DIR: paths.dir,
         LOCALCLOUD_STATE_DIR: paths.stateDir,
-        LOCALCLOUD_PG_PORT: String(servicePort("postgres", env)),
-        LOCALCLOUD_REDIS_PORT: String(servicePort("redis", env)),
         NODE_EXTRA_CA_CERTS: paths.caFile,
         PGSSLROOTCERT: paths.caFile,
         PULUMI_HOME: paths.pulumiHome,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     };
+    // Ports, passwords: absent before the services were first started.
+    for (const [name, service] of [
+        ["LOCALCLOUD_PG_PORT", "postgres"],
+        ["LOCALCLOUD_REDIS_PORT", "redis"],
+    ] as const) {
+        try {
+            out[name] = String(servicePort(service, env));
+        } catch {
+            /* never started */
+        }
+    }
     try {
         out.LOCALCLOUD_PG_ADMIN_URL = pgAdminUrl(env);
     } catch {

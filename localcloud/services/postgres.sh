@@ -8,8 +8,9 @@
 #   localcloud/services/postgres.sh stop      fast shutdown
 #   localcloud/services/postgres.sh status    exit 0 when running
 #
-# Environment: LOCALCLOUD_DIR (default <repo>/.local), LOCALCLOUD_PG_PORT (default 55432),
-# LOCALCLOUD_PG_BINDIR (default: the newest /usr/lib/postgresql/*/bin).
+# Environment: LOCALCLOUD_DIR (default <repo>/.local), LOCALCLOUD_PG_PORT (default: the port
+# remembered in $LOCALCLOUD_DIR/postgres/port, else a free one picked on the first start; see
+# ports.ts), LOCALCLOUD_PG_BINDIR (default: the newest /usr/lib/postgresql/*/bin).
 # The superuser is `localcloud_admin`; its password is $LOCALCLOUD_DIR/secrets/pg-admin-password.
 
 LC_COMPONENT=postgres
@@ -37,17 +38,6 @@ pg_bindir() {
         dirname "$(readlink -f "$(command -v pg_ctl)")"
     else
         die "PostgreSQL is not installed (run: $0 install)"
-    fi
-}
-
-# The port: LOCALCLOUD_PG_PORT, else the one of the last start, else 55432.
-pg_port() {
-    if [ -n "${LOCALCLOUD_PG_PORT:-}" ]; then
-        echo "$LOCALCLOUD_PG_PORT"
-    elif [ -s "$PG_DIR/port" ]; then
-        cat "$PG_DIR/port"
-    else
-        echo 55432
     fi
 }
 
@@ -127,7 +117,6 @@ write_config() {
 cmd_start() {
     BIN=$(pg_bindir)
     local port
-    port=$(pg_port)
     mkdir -p "$PG_DIR"
     if is_root; then chown "$PG_USER": "$PG_DIR"; fi
     chmod 700 "$PG_DIR"
@@ -138,13 +127,16 @@ cmd_start() {
         local running_port
         running_port=$(sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null || true)
         log "already running on 127.0.0.1:${running_port:-?} (data $PG_DATA)"
-        if [ -n "$running_port" ] && [ "$running_port" != "$port" ]; then
-            warn "LOCALCLOUD_PG_PORT=$port differs from the running port $running_port; run '$0 stop' then '$0 start' to move it"
+        if [ -n "$running_port" ] && [ -n "${LOCALCLOUD_PG_PORT:-}" ] && [ "$running_port" != "$LOCALCLOUD_PG_PORT" ]; then
+            warn "LOCALCLOUD_PG_PORT=$LOCALCLOUD_PG_PORT differs from the running port $running_port; run '$0 stop' then '$0 start' to move it"
         else
             echo "$running_port" >"$PG_DIR/port"
         fi
         return 0
     fi
+    # Not running: LOCALCLOUD_PG_PORT, else the remembered port, else a new free one; a
+    # remembered port that another process holds is an error (it is in the stacks' connection URIs).
+    port=$(choose_port postgres) || exit 1
     [ -f "$PG_DATA/PG_VERSION" ] || init_cluster
     write_config "$port"
     if port_listening "$port"; then

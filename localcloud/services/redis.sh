@@ -2,8 +2,9 @@
 # The local cloud's Redis servers, TLS only on 127.0.0.1 (certificate from the local CA), run as
 # the `redis` system user when we are root:
 #
-# - the admin instance ($LOCALCLOUD_DIR/redis/main), TLS port LOCALCLOUD_REDIS_PORT (default
-#   56379), no plain TCP port (a unix socket of mode 700 when the path is short enough), the
+# - the admin instance ($LOCALCLOUD_DIR/redis/main), TLS port LOCALCLOUD_REDIS_PORT (default: the
+#   port remembered in $LOCALCLOUD_DIR/redis/port, else a free one picked on the first start, see
+#   ports.ts), no plain TCP port (a unix socket of mode 700 when the path is short enough), the
 #   `default` user disabled and one ACL user `localcloud-admin`;
 # - one instance per Upstash database ($LOCALCLOUD_DIR/redis/databases/<id>), created, configured
 #   and deleted by the upstash stand-in provider; this script (re)starts and stops them too.
@@ -25,16 +26,6 @@ R_TLS=$R_DIR/tls
 R_DBS=$R_DIR/databases
 R_USER=$(service_user redis)
 R_ADMIN=localcloud-admin
-
-redis_port() {
-    if [ -n "${LOCALCLOUD_REDIS_PORT:-}" ]; then
-        echo "$LOCALCLOUD_REDIS_PORT"
-    elif [ -s "$R_DIR/port" ]; then
-        cat "$R_DIR/port"
-    else
-        echo 56379
-    fi
-}
 
 # A Redis configuration string (double-quoted, backslash-escaped).
 rquote() {
@@ -66,7 +57,8 @@ start_instance() {
         return 0
     fi
     if port_listening "$port"; then
-        die "$name: 127.0.0.1:$port is already in use by another process"
+        die "$name: 127.0.0.1:$port (its tls-port in $dir/redis.conf) is already in use by another process.
+  Stop that process; the port is in the stack state of the database's URL, so it is not moved"
     fi
     if is_root; then chown -R "$R_USER": "$dir"; fi
     (cd "$dir" && run_as "$R_USER" redis-server "$dir/redis.conf") >/dev/null
@@ -140,7 +132,6 @@ cmd_install() {
 cmd_start() {
     command -v redis-server >/dev/null || die "redis-server is not installed (run: $0 install)"
     local port
-    port=$(redis_port)
     mkdir -p "$R_DIR" "$R_DBS"
     chmod 755 "$R_DIR"
     if is_root; then chown "$R_USER": "$R_DIR" "$R_DBS"; fi
@@ -151,8 +142,12 @@ cmd_start() {
         local running
         running=$(instance_port "$R_MAIN")
         log "admin instance: already running on 127.0.0.1:$running"
-        [ "$running" = "$port" ] || warn "LOCALCLOUD_REDIS_PORT=$port differs from the running port $running; run '$0 stop' then '$0 start' to move it"
+        [ -z "${LOCALCLOUD_REDIS_PORT:-}" ] || [ "$running" = "$LOCALCLOUD_REDIS_PORT" ] ||
+            warn "LOCALCLOUD_REDIS_PORT=$LOCALCLOUD_REDIS_PORT differs from the running port $running; run '$0 stop' then '$0 start' to move it"
     else
+        # LOCALCLOUD_REDIS_PORT, else the remembered port, else a new free one; clients read it
+        # from redis/port, so a remembered port that another process took is replaced.
+        port=$(choose_port redis) || exit 1
         write_main_config "$port"
         start_instance "$R_MAIN" "admin instance"
     fi

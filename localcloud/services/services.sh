@@ -3,7 +3,7 @@
 #
 #   localcloud/services/services.sh install|start|stop|restart|status
 #
-# `install` apt-installs what is missing (postgresql, redis-server, redis-tools, openssl): CI's
+# `install` apt-installs what is missing (postgresql, redis-server, redis-tools, openssl, and time for the benchmark): CI's
 # fresh machines call it before `start`.
 
 LC_COMPONENT=services
@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 case "${1:-}" in
 install)
-    apt_install postgresql redis-server redis-tools openssl
+    apt_install postgresql redis-server redis-tools openssl time
     ;;
 start | stop | restart)
     "$LC_SERVICES_DIR/postgres.sh" "$1"

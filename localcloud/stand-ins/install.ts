@@ -16,7 +16,7 @@
  * <name> <version> --file <launcher>`. Idempotent: a plugin whose installed file already matches is
  * left alone.
  *
- *   npx ts-node --transpile-only localcloud/stand-ins/install.ts [--pulumi <cli>] [--pulumi-home <dir>] [--force] [--skip-command]
+ *   node --require ./lib/register.js localcloud/stand-ins/install.ts [--pulumi <cli>] [--pulumi-home <dir>] [--force] [--skip-command]
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -57,8 +57,8 @@ export function renderLauncher(
         plugin: string;
         version: string;
         node: string;
-        tsNode: string;
-        tsconfig: string;
+        /** lib/register.js: runs the TypeScript entry from cached JavaScript. */
+        register: string;
         entry: string;
         localcloudDir: string;
     },
@@ -67,8 +67,7 @@ export function renderLauncher(
         "@@PLUGIN@@": v.plugin,
         "@@VERSION@@": v.version,
         "@@NODE@@": shQuote(v.node),
-        "@@TS_NODE@@": shQuote(v.tsNode),
-        "@@TSCONFIG@@": shQuote(v.tsconfig),
+        "@@REGISTER@@": shQuote(v.register),
         "@@ENTRY@@": shQuote(v.entry),
         "@@LOCALCLOUD_DIR@@": shQuote(v.localcloudDir),
     };
@@ -164,7 +163,7 @@ export function install(opts: InstallOptions = {}): void {
     const template = fs.readFileSync(path.join(providersDir, "launcher.sh.tmpl"), "utf8");
     const binDir = path.join(paths.dir, "providers", "bin");
     fs.mkdirSync(binDir, { recursive: true });
-    const tsNode = require.resolve("ts-node/dist/bin.js", { paths: [paths.repoRoot] });
+    const register = path.join(paths.repoRoot, "lib", "register.js");
 
     for (const p of STAND_INS) {
         const launcher = path.join(binDir, `pulumi-resource-${p.name}`);
@@ -172,8 +171,7 @@ export function install(opts: InstallOptions = {}): void {
             plugin: p.name,
             version: p.version,
             node: process.execPath,
-            tsNode,
-            tsconfig: path.join(paths.repoRoot, "tsconfig.json"),
+            register,
             entry: path.join(providersDir, p.entry ?? ""),
             localcloudDir: paths.dir,
         });
@@ -217,8 +215,7 @@ export function install(opts: InstallOptions = {}): void {
             plugin: COMMAND_STAND_IN.name,
             version: COMMAND_STAND_IN.version,
             node: process.execPath,
-            tsNode,
-            tsconfig: path.join(paths.repoRoot, "tsconfig.json"),
+            register,
             entry: path.join(providersDir, COMMAND_STAND_IN.entry ?? ""),
             localcloudDir: paths.dir,
         });

@@ -27,7 +27,7 @@ beforeAll(() => {
     fs.mkdirSync(path.join(projectDir, "scripts"));
     cmd = makeCommandProvider({
         cwd: projectDir,
-        env: { PATH: process.env.PATH, FROM_ENGINE: "engine-env", TS_NODE_PROJECT: "/repo/tsconfig.json" },
+        env: { PATH: process.env.PATH, FROM_ENGINE: "engine-env" },
         log: captureLog,
     });
 });
@@ -130,7 +130,7 @@ describe("diff", () => {
 describe("create / update / delete run the commands", () => {
     test("create runs in the provider's directory with its environment plus `environment`", async () => {
         const inputs = await checked({
-            create: 'echo "cwd=$(pwd) db=$DATABASE_URL mode=$MODE engine=$FROM_ENGINE ts=${TS_NODE_PROJECT:-unset}"',
+            create: 'echo "cwd=$(pwd) db=$DATABASE_URL mode=$MODE engine=$FROM_ENGINE"',
             environment: { DATABASE_URL: secret(DB_URL), MODE: "up" },
             triggers: ["hash1"],
         });
@@ -138,7 +138,7 @@ describe("create / update / delete run the commands", () => {
         expect(r.id).toMatch(/^db-migrations-apply[0-9a-f]{8}$/);
         const outs = r.outs as Props;
         expect(unwrap(outs.stdout)).toBe(
-            `cwd=${fs.realpathSync(projectDir)} db=${DB_URL} mode=up engine=engine-env ts=unset`,
+            `cwd=${fs.realpathSync(projectDir)} db=${DB_URL} mode=up engine=engine-env`,
         );
         // Inputs are echoed; the secret env value stays wrapped; stdout holding it becomes secret.
         expect(outs.environment).toEqual({ DATABASE_URL: secret(DB_URL), MODE: "up" });

@@ -27,12 +27,6 @@ export const MIN_REDACT_LENGTH = 4;
 /** At most this much of the command's output goes into an error message (its end is kept). */
 export const MAX_ERROR_OUTPUT = 32 * 1024;
 
-/**
- * Variables the stand-in's launcher (launcher.sh.tmpl) exports for its own ts-node; the real
- * provider is a Go binary started with the engine's environment, so commands must not see them.
- */
-export const LAUNCHER_VARS: readonly string[] = ["TS_NODE_TRANSPILE_ONLY", "TS_NODE_PROJECT"];
-
 export interface RunSpec {
     readonly command: string;
     readonly interpreter?: readonly string[];
@@ -96,7 +90,7 @@ export function redactor(secrets: readonly string[] = []): (text: string) => str
 export function commandEnv(spec: RunSpec): Record<string, string> {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(spec.baseEnv ?? process.env)) {
-        if (v !== undefined && !LAUNCHER_VARS.includes(k)) env[k] = v;
+        if (v !== undefined) env[k] = v;
     }
     Object.assign(env, spec.environment ?? {});
     if (spec.addPreviousOutputInEnv !== false) {

@@ -6,7 +6,8 @@
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { Client, escapeIdentifier, escapeLiteral } from "pg";
-import { pgAdminUrl, servicePort } from "../../services/env";
+import { pgAdminUrl } from "../../services/env";
+import { servicePort } from "../../services/ports";
 
 /** PostgreSQL's NAMEDATALEN - 1. */
 const MAX_NAME_BYTES = 63;

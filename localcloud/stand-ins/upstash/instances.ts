@@ -6,10 +6,10 @@
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import Redis from "ioredis";
-import { localcloudPaths, readSecret, REDIS_ADMIN_USER, servicePort } from "../../services/env";
+import { localcloudPaths, readSecret, REDIS_ADMIN_USER } from "../../services/env";
+import { pickFreePort, servicePort } from "../../services/ports";
 
 export interface InstanceSettings {
     readonly port: number;
@@ -269,21 +269,12 @@ function portsInUseByInstances(): Set<number> {
     return used;
 }
 
-function portFree(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const srv = net.createServer();
-        srv.once("error", () => resolve(false));
-        srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-    });
-}
-
-/** The first port after the admin instance's that no instance is configured for and nothing listens on. */
+/**
+ * A free loopback port for a new database's Redis: drawn at random like the local cloud's other
+ * ports (see services/ports.ts), never the admin instance's nor one that an instance of this clone
+ * is configured for (it may be stopped), nor one in `reserved`.
+ */
 export async function allocatePort(reserved: ReadonlySet<number> = new Set()): Promise<number> {
-    const base = servicePort("redis");
-    const used = portsInUseByInstances();
-    for (let p = base + 1; p < Math.min(base + 2000, 65536); p++) {
-        if (used.has(p) || reserved.has(p)) continue;
-        if (await portFree(p)) return p;
-    }
-    throw new Error(`no free port found after ${base} for a new Redis database`);
+    const avoid = new Set([...portsInUseByInstances(), ...reserved, servicePort("redis")]);
+    return pickFreePort(avoid);
 }
