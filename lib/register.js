@@ -39,7 +39,21 @@ const OPTIONS = {
 };
 
 /** Part of every key: a new esbuild or new settings transform everything again. */
-const SALT = `esbuild@${require("esbuild/package.json").version} ${JSON.stringify(OPTIONS)}`;
+const SALT = `esbuild@${esbuildVersion()} ${JSON.stringify(OPTIONS)}`;
+
+/**
+ * esbuild's version; a clone whose dependencies predate the loader (a pull without `npm ci`) gets
+ * the one line that fixes it instead of a module-resolution stack trace.
+ * @returns {string}
+ */
+function esbuildVersion() {
+    try {
+        return require("esbuild/package.json").version;
+    } catch {
+        process.stderr.write(`lib/register.js: esbuild is not installed in ${ROOT}; run npm ci there, then try again.\n`);
+        process.exit(1);
+    }
+}
 
 /** @type {typeof import("esbuild") | undefined} loaded on the first cache miss only */
 let esbuild;
