@@ -15,6 +15,7 @@
  */
 import leven from "leven";
 import { z } from "zod";
+import { credentialProblems } from "./credentials";
 import { parseGoDuration } from "./facts/durations";
 import {
     FLY_CPU_COUNTS,
@@ -459,6 +460,12 @@ export interface RawStackConfig<S> {
      * prefix), so that unknown ones are reported. Not checked when omitted.
      */
     keys?: readonly string[];
+    /**
+     * For a real (not local-cloud) stack: its name and the decrypted values of its secure keys,
+     * checked against the committed placeholder and a minimum strength (`lib/credentials.ts`);
+     * compared only, never kept or printed. Not checked when omitted.
+     */
+    credentials?: { readonly stack: string; readonly values: Readonly<Record<string, string | undefined>> };
 }
 
 /** Thrown when the stack config is invalid; `problems` holds one line per problem. */
@@ -503,6 +510,9 @@ export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
         problems.push(
             `${CONFIG_NAMESPACE}:jwtSecret: missing; it is required as a secret: \`pulumi config set --secret jwtSecret <value>\``,
         );
+    }
+    if (raw.credentials !== undefined) {
+        problems.push(...credentialProblems(raw.credentials.values, raw.credentials.stack));
     }
     if (problems.length > 0) {
         throw new StackConfigError([...new Set(problems)]);

@@ -1,14 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, parseStackConfig, StackConfig, StackConfigError } from "./config";
+import { STACK_CREDENTIAL_KEYS } from "./credentials";
 
 /**
  * Reads the stack's config through Pulumi and validates it. Secrets are read with
  * `getSecret`, so they stay secret outputs from here on; a missing one is reported with
  * every other problem instead of failing alone. The names of every key set under the
- * namespace go along, so a key the project does not know (a typo) is reported too.
+ * namespace go along, so a key the project does not know (a typo) is reported too. On a real
+ * stack, the decrypted credentials go along to be compared with the committed placeholder (the
+ * raw config map, so reading them logs no "secret read as plain" warning; they are only compared).
  */
 export function loadStackConfig(): StackConfig<pulumi.Output<string>> {
     const cfg = new pulumi.Config(CONFIG_NAMESPACE);
+    const all = pulumi.runtime.allConfig();
+    const localCloud = all[`${CONFIG_NAMESPACE}:localCloud`] === "true";
     try {
         return parseStackConfig({
             api: cfg.getObject("api"),
@@ -16,9 +21,15 @@ export function loadStackConfig(): StackConfig<pulumi.Output<string>> {
             database: cfg.getObject("database"),
             redis: cfg.getObject("redis"),
             jwtSecret: cfg.getSecret("jwtSecret"),
-            keys: Object.keys(pulumi.runtime.allConfig())
+            keys: Object.keys(all)
                 .filter((k) => k.startsWith(`${CONFIG_NAMESPACE}:`))
                 .map((k) => k.slice(CONFIG_NAMESPACE.length + 1)),
+            credentials: localCloud
+                ? undefined
+                : {
+                      stack: pulumi.getStack(),
+                      values: Object.fromEntries(STACK_CREDENTIAL_KEYS.map((k) => [k, all[k]])),
+                  },
         });
     } catch (err) {
         // A RunError ends the program with its message alone: the operator needs the list of
