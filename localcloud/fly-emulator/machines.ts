@@ -9,7 +9,7 @@ import type { Lifecycle, Waiter } from "./lifecycle";
 import { type Model, optionalBool, optionalNonNegativeInt, type Reply, requireObject, truthy } from "./model";
 import type { Secrets } from "./secrets";
 import type { JsonObject, MachineState, StoredApp, StoredMachine } from "./types";
-import { WAITABLE_STATES } from "./types";
+import { SETTLED_STATES, WAITABLE_STATES, type WaitableState } from "./types";
 import {
     ApiError,
     badRequest,
@@ -29,6 +29,33 @@ const ACTIVE_STATES: MachineState[] = ["starting", "started", "updating", "resta
 const RUNNING_STATES: MachineState[] = ["starting", "started", "updating", "restarting"];
 
 const REGION_RE = /^[a-z]{3}$/;
+/** A version (instance) id or an event id: a 26-character ULID. */
+const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** The `state` parameters of a wait (repeated or comma-separated; `started` when none), or a 400. */
+function waitStates(query: URLSearchParams): WaitableState[] {
+    const states = query
+        .getAll("state")
+        .flatMap((s) => s.split(","))
+        .filter((s) => s !== "");
+    for (const s of states) {
+        if (!(WAITABLE_STATES as readonly string[]).includes(s)) {
+            throw badRequest(
+                `invalid_argument: state ${JSON.stringify(s)} is not one of ${WAITABLE_STATES.join(", ")}`,
+            );
+        }
+    }
+    return states.length === 0 ? ["started"] : (states as WaitableState[]);
+}
+
+/** A 26-character id query parameter (`version`, `instance_id`, `from_event_id`), or a 400; `undefined` when absent. */
+function eventOrVersionId(query: URLSearchParams, key: string): string | undefined {
+    const value = query.get(key);
+    if (value === null || value === "") return undefined;
+    if (!ULID_RE.test(value))
+        throw badRequest(`invalid_argument: ${key} ${JSON.stringify(value)} is not a 26-character ID`);
+    return value;
+}
 
 /** `/v1/apps/{app}/machines`. */
 export class Machines {
@@ -235,9 +262,12 @@ export class Machines {
     }
 
     /**
-     * `GET .../wait`: resolves when the machine is in one of the states (and at `instance_id`,
-     * if given), or with 408 after `timeout` seconds (at most 60). `onCancel` receives a
-     * function that drops the wait when the client goes away.
+     * `GET .../wait`, as published (`Machines_wait`): answers `200 {ok, state, version, event_id}`
+     * once the machine is in one of the `state`s (repeated or comma-separated; `settled` is any
+     * state not on its way to another), at `version` (or the deprecated `instance_id`) if given,
+     * through an event after `from_event_id` if given; or `408` with Fly's text after `timeout`
+     * whole seconds (1 to 60, default 60). `onCancel` receives a function that drops the wait when
+     * the client goes away.
      */
     waitMachine(
         appName: string,
@@ -247,25 +277,23 @@ export class Machines {
     ): Reply | Promise<Reply> {
         const app = this.model.app(appName);
         const m = this.model.machine(app, id, { allowDestroyed: true });
-        const states = query
-            .getAll("state")
-            .flatMap((s) => s.split(","))
-            .filter((s) => s !== "");
-        if (states.length === 0) states.push("started");
-        for (const s of states) {
-            if (!(WAITABLE_STATES as readonly string[]).includes(s)) {
-                throw badRequest(`invalid state ${JSON.stringify(s)}: wait supports ${WAITABLE_STATES.join(", ")}`);
-            }
-        }
-        const instanceId = query.get("instance_id") || query.get("version") || undefined;
+        const wanted = waitStates(query);
+        const version = eventOrVersionId(query, "version") ?? eventOrVersionId(query, "instance_id");
+        const fromEventId = eventOrVersionId(query, "from_event_id");
         const timeoutSeconds = this.lifecycle.waitTimeout(query.get("timeout"));
-        const target = states.join(", ");
+        const target = wanted.join(" or ");
+        const reached = (): boolean =>
+            wanted.some((s) => s === m.state || (s === "settled" && SETTLED_STATES.includes(m.state))) &&
+            (version === undefined || m.instance_id === version || m.state === "destroyed") &&
+            (fromEventId === undefined || m.events.some((e) => e.id > fromEventId && e.status === m.state));
         const evaluate = (): Reply | undefined => {
-            if (
-                states.includes(m.state) &&
-                (instanceId === undefined || m.instance_id === instanceId || m.state === "destroyed")
-            ) {
-                return { status: 200, body: { ok: true } };
+            if (reached()) {
+                // The event that brought the machine into its state (events are newest first).
+                const event = m.events.find((e) => e.status === m.state) ?? m.events[0];
+                return {
+                    status: 200,
+                    body: { ok: true, state: m.state, version: m.instance_id, event_id: event?.id ?? "" },
+                };
             }
             if (m.state === "destroyed") {
                 return new ApiError(412, `machine ${m.id} was destroyed while waiting for state ${target}`).toReply();
@@ -288,12 +316,13 @@ export class Machines {
                 },
                 abort: () => finish(new ApiError(503, "the fly emulator is shutting down").toReply()),
             };
+            // Fly's own text (superfly/flyctl#1760), which flyctl matches on.
             const timer = setTimeout(
                 () =>
                     finish(
                         new ApiError(
                             408,
-                            `deadline_exceeded: machine ${m.id} did not reach state ${target}${instanceId ? ` at instance ${instanceId}` : ""} within ${timeoutSeconds}s (it is ${m.state})`,
+                            `machine failed to reach desired state, ${target}, currently ${m.state}`,
                         ).toReply(),
                     ),
                 timeoutSeconds * 1000,

@@ -22,8 +22,14 @@ export type MachineState =
     | "destroyed"
     | "failed";
 
-/** The states `GET .../wait?state=` accepts. */
-export const WAITABLE_STATES = ["started", "stopped", "suspended", "destroyed"] as const;
+/** The states `GET .../wait?state=` accepts (the published enum of `Machines_wait`). */
+export const WAITABLE_STATES = ["started", "stopped", "suspended", "destroyed", "failed", "settled"] as const;
+
+/** A state `GET .../wait?state=` accepts. */
+export type WaitableState = (typeof WAITABLE_STATES)[number];
+
+/** The states `state=settled` waits for: every state that is not on its way to another. */
+export const SETTLED_STATES: readonly MachineState[] = ["started", "stopped", "suspended", "failed", "destroyed"];
 
 /** A check status, as it appears in a `Machine`'s `checks` array. */
 export type CheckStatus = "passing" | "warning" | "critical";

@@ -171,9 +171,13 @@ describe("machines", () => {
         expect(m.events.map((e: { status: string }) => e.status)).toEqual(["starting", "created"]);
         expect(m.nonce).toBeUndefined();
 
-        expect(await waitFor("mach", m.id, "state=started&timeout=5")).toEqual({ status: 200, body: { ok: true } });
+        const waited = await waitFor("mach", m.id, "state=started&timeout=5");
         const got = await call("GET", `/v1/apps/mach/machines/${m.id}`);
         expect(got.body.state).toBe("started");
+        expect(waited).toEqual({
+            status: 200,
+            body: { ok: true, state: "started", version: m.instance_id, event_id: got.body.events[0].id },
+        });
         expect(got.body.checks).toEqual([
             { name: "servicecheck-00-http-8080", status: "passing", output: "Success", updated_at: expect.any(String) },
         ]);
@@ -246,9 +250,9 @@ describe("machines", () => {
             guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 },
         });
 
-        expect(await waitFor("mach", m.id, `state=started&instance_id=${updated.body.instance_id}`)).toEqual({
+        expect(await waitFor("mach", m.id, `state=started&version=${updated.body.instance_id}`)).toMatchObject({
             status: 200,
-            body: { ok: true },
+            body: { ok: true, state: "started", version: updated.body.instance_id },
         });
     });
 
@@ -264,13 +268,14 @@ describe("machines", () => {
         expect(
             await call("POST", `/v1/apps/mach/machines/${m.id}/stop`, { signal: "SIGTERM", timeout: "10s" }),
         ).toEqual({ status: 200, body: { ok: true } });
-        expect(await waitFor("mach", m.id, `state=stopped&instance_id=${m.instance_id}`)).toEqual({
+        expect(await waitFor("mach", m.id, `state=stopped&instance_id=${m.instance_id}`)).toMatchObject({
             status: 200,
-            body: { ok: true },
+            body: { ok: true, state: "stopped", version: m.instance_id },
         });
-        const timedOut = await waitFor("mach", m.id, "state=started&timeout=0.2");
-        expect(timedOut.status).toBe(408);
-        expect(timedOut.body.error).toMatch(/^deadline_exceeded: machine [0-9a-f]{14} did not reach state started/);
+        expect(await waitFor("mach", m.id, "state=started&timeout=1")).toEqual({
+            status: 408,
+            body: { error: "machine failed to reach desired state, started, currently stopped" },
+        });
 
         expect(await call("POST", `/v1/apps/mach/machines/${m.id}/start`)).toEqual({
             status: 200,
@@ -286,7 +291,10 @@ describe("machines", () => {
         expect(listed.body.find((x: { id: string }) => x.id === m.id)).toBeUndefined();
         const withDeleted = await call("GET", "/v1/apps/mach/machines?include_deleted=true");
         expect(withDeleted.body.find((x: { id: string }) => x.id === m.id).state).toBe("destroyed");
-        expect(await waitFor("mach", m.id, "state=destroyed")).toEqual({ status: 200, body: { ok: true } });
+        expect(await waitFor("mach", m.id, "state=destroyed")).toMatchObject({
+            status: 200,
+            body: { ok: true, state: "destroyed" },
+        });
         expect((await call("POST", `/v1/apps/mach/machines/${m.id}/start`)).status).toBe(404);
     });
 
@@ -346,6 +354,105 @@ describe("machines", () => {
         expect(m.body.nonce).toEqual(expect.any(String));
         expect((await call("GET", `/v1/apps/mach/machines/${m.body.id}`)).body.nonce).toBeUndefined();
         expect((await call("POST", `/v1/apps/mach/machines/${m.body.id}/stop`)).status).toBe(409);
+    });
+});
+
+describe("wait, as published", () => {
+    beforeAll(() => createApp("waits"));
+
+    test.each(["0", "61", "90", "1.5", "30s", "", "-1", "soon"])(
+        "timeout=%j is refused with 400 in Fly's error shape, not clamped",
+        async (timeout) => {
+            const m = (await createMachine("waits")).body;
+            expect(await waitFor("waits", m.id, `state=started&timeout=${timeout}`)).toEqual({
+                status: 400,
+                body: {
+                    error: `invalid_argument: timeout must be between 1s and 1m0s: got ${JSON.stringify(timeout)} (a whole number of seconds from 1 to 60)`,
+                },
+            });
+        },
+    );
+
+    test("timeout=1 and timeout=60 are accepted", async () => {
+        const m = (await createMachine("waits")).body;
+        expect((await waitFor("waits", m.id, "state=started&timeout=1")).status).toBe(200);
+        expect((await waitFor("waits", m.id, "state=started&timeout=60")).status).toBe(200);
+    });
+
+    test("an unknown state is refused, naming the value and the states allowed", async () => {
+        const m = (await createMachine("waits")).body;
+        expect(await waitFor("waits", m.id, "state=running")).toEqual({
+            status: 400,
+            body: {
+                error: 'invalid_argument: state "running" is not one of started, stopped, suspended, destroyed, failed, settled',
+            },
+        });
+    });
+
+    test("settled ends on whatever state the machine comes to rest in, and says which", async () => {
+        const m = (await createMachine("waits")).body;
+        expect(m.state).toBe("starting");
+        expect(await waitFor("waits", m.id, "state=settled&timeout=5")).toMatchObject({
+            status: 200,
+            body: { state: "started" },
+        });
+        await call("POST", `/v1/apps/waits/machines/${m.id}/stop`);
+        expect(await waitFor("waits", m.id, "state=settled&timeout=5")).toMatchObject({
+            status: 200,
+            body: { state: "stopped" },
+        });
+    });
+
+    test("repeated and comma-separated states: the first reached ends the wait", async () => {
+        const m = (await createMachine("waits")).body;
+        expect(await waitFor("waits", m.id, "state=stopped&state=started&timeout=5")).toMatchObject({
+            body: { state: "started" },
+        });
+        expect(await waitFor("waits", m.id, "state=failed,started&timeout=5")).toMatchObject({
+            body: { state: "started" },
+        });
+        await call("POST", `/v1/apps/waits/machines/${m.id}/stop`);
+        await waitFor("waits", m.id, "state=stopped");
+        expect(await waitFor("waits", m.id, "state=started,suspended&timeout=1")).toEqual({
+            status: 408,
+            body: { error: "machine failed to reach desired state, started or suspended, currently stopped" },
+        });
+    });
+
+    test("version waits for that version (instance_id is its deprecated alias); a malformed one is refused", async () => {
+        const m = (await createMachine("waits")).body;
+        await waitFor("waits", m.id, "state=started");
+        const updated = (await call("POST", `/v1/apps/waits/machines/${m.id}`, { config: machineConfig("img:v2") }))
+            .body;
+        // The wait is for the update's version; the old one no longer ends a wait.
+        const pending = waitFor("waits", m.id, `state=started&version=${updated.instance_id}&timeout=5`);
+        expect(await pending).toMatchObject({ status: 200, body: { state: "started", version: updated.instance_id } });
+        expect(await waitFor("waits", m.id, `state=started&instance_id=${m.instance_id}&timeout=1`)).toEqual({
+            status: 408,
+            body: { error: "machine failed to reach desired state, started, currently started" },
+        });
+        expect(await waitFor("waits", m.id, "state=started&version=v2")).toEqual({
+            status: 400,
+            body: { error: 'invalid_argument: version "v2" is not a 26-character ID' },
+        });
+    });
+
+    test("from_event_id: only a state reached after that event ends the wait", async () => {
+        const m = (await createMachine("waits")).body;
+        const started = await waitFor("waits", m.id, "state=started");
+        const eventId: string = started.body.event_id;
+        expect(eventId).toMatch(/^[0-9A-Z]{26}$/);
+        // Started already, but not since that event: the wait runs until a restart brings it back.
+        const pending = waitFor("waits", m.id, `state=started&from_event_id=${eventId}&timeout=5`);
+        await new Promise((r) => setTimeout(r, 50));
+        await call("POST", `/v1/apps/waits/machines/${m.id}/restart`);
+        const after = await pending;
+        expect(after).toMatchObject({ status: 200, body: { state: "started" } });
+        expect(after.body.event_id > eventId).toBe(true);
+        expect(await waitFor("waits", m.id, `state=started&from_event_id=${after.body.event_id}&timeout=1`)).toEqual({
+            status: 408,
+            body: { error: "machine failed to reach desired state, started, currently started" },
+        });
     });
 });
 
