@@ -5,10 +5,10 @@
 import { ulid } from "ulid";
 import { checkStatuses, normalizeConfig } from "./config";
 import type { Leases } from "./leases";
-import type { Lifecycle, Waiter } from "./lifecycle";
+import { type Lifecycle, MAX_EVENTS, type Waiter } from "./lifecycle";
 import { type Model, optionalBool, optionalNonNegativeInt, type Reply, requireObject, truthy } from "./model";
 import type { Secrets } from "./secrets";
-import type { JsonObject, MachineState, StoredApp, StoredMachine } from "./types";
+import type { JsonObject, MachineState, StoredApp, StoredMachine, StoredVersion } from "./types";
 import { SETTLED_STATES, WAITABLE_STATES, type WaitableState } from "./types";
 import {
     ApiError,
@@ -29,6 +29,15 @@ const ACTIVE_STATES: MachineState[] = ["starting", "started", "updating", "resta
 const RUNNING_STATES: MachineState[] = ["starting", "started", "updating", "restarting"];
 
 const REGION_RE = /^[a-z]{3}$/;
+/** `GET .../events`: "The number of events to fetch (max of 50). If omitted, this is set to 20 by default." */
+const DEFAULT_EVENTS_LIMIT = 20;
+/** How many versions a machine keeps (Fly documents no limit; this bounds the state file). */
+const MAX_VERSIONS = 50;
+/** A deep copy of a stored config, so a reply never aliases the state. */
+function clone(config: JsonObject): JsonObject {
+    return JSON.parse(JSON.stringify(config)) as JsonObject;
+}
+
 /** A version (instance) id or an event id: a 26-character ULID. */
 const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -131,6 +140,7 @@ export class Machines {
             secrets_version: null,
             secret_values: {},
         };
+        this.recordVersion(m);
         this.secrets.giveSecrets(app, m, skipSecrets);
         this.lifecycle.addEvent(m, "launch", "created", "user");
         app.machines.push(m);
@@ -142,6 +152,36 @@ export class Machines {
         if (!skipLaunch) this.lifecycle.begin(app, m, "starting");
         this.model.persist();
         return { status: 200, body: this.machineWire(app, m, nonce) };
+    }
+
+    /**
+     * `GET .../events?limit=`: the machine's events, newest first, as `GET machine` shows them;
+     * `limit` defaults to 20 and is capped at 50 (the published default and maximum).
+     */
+    listEvents(appName: string, id: string, query: URLSearchParams): Reply {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id, { allowDestroyed: true });
+        const raw = query.get("limit");
+        let limit = DEFAULT_EVENTS_LIMIT;
+        if (raw !== null) {
+            limit = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+            if (!(limit >= 1))
+                throw badRequest(
+                    `invalid_argument: limit ${JSON.stringify(raw)} is not a positive whole number (at most ${MAX_EVENTS} events are returned)`,
+                );
+        }
+        return { status: 200, body: m.events.slice(0, Math.min(limit, MAX_EVENTS)).map((e) => ({ ...e })) };
+    }
+
+    /** `GET .../versions`: `[{version, user_config}]`, newest first, one per create and update. */
+    listVersions(appName: string, id: string): Reply {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id, { allowDestroyed: true });
+        const versions: StoredVersion[] = m.versions ?? [{ version: m.instance_id, user_config: m.config }];
+        return {
+            status: 200,
+            body: versions.map((v) => ({ version: v.version, user_config: clone(v.user_config) })),
+        };
     }
 
     getMachine(appName: string, id: string): Reply {
@@ -175,6 +215,7 @@ export class Machines {
 
         m.config = config;
         m.instance_id = ulid();
+        this.recordVersion(m);
         this.secrets.giveSecrets(app, m, skipSecrets);
         if (skipLaunch) {
             this.lifecycle.cancel(m);
@@ -399,6 +440,14 @@ export class Machines {
         return this.model.state.apps.find((a) => a.name === appName)?.machines.find((m) => m.id === id)?.region;
     }
 
+    /** Records the machine's current config as its newest version. */
+    private recordVersion(m: StoredMachine): void {
+        m.versions = [{ version: m.instance_id, user_config: clone(m.config) }, ...(m.versions ?? [])].slice(
+            0,
+            MAX_VERSIONS,
+        );
+    }
+
     /** The live machine a mutation is about, once the request has shown the nonce of its lease (if any). */
     private leased(appName: string, id: string, nonce: string | undefined): { app: StoredApp; m: StoredMachine } {
         const app = this.model.app(appName);
@@ -418,7 +467,7 @@ export class Machines {
             private_ip: m.private_ip,
             created_at: m.created_at,
             updated_at: m.updated_at,
-            config: JSON.parse(JSON.stringify(m.config)) as JsonObject,
+            config: clone(m.config),
             image_ref: parseImageRef(String(m.config.image)),
             events: m.events.map((e) => ({ ...e })),
         };

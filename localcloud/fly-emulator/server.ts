@@ -228,6 +228,8 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
     on(v1, "POST", `${M}/restart`, (c) => core.machines.restartMachine(c.params.app, c.params.id, c.nonce));
     on(v1, "POST", `${M}/suspend`, (c) => core.machines.suspendMachine(c.params.app, c.params.id, c.nonce));
     on(v1, "POST", `${M}/signal`, (c) => core.machines.signalMachine(c.params.app, c.params.id, c.body, c.nonce));
+    on(v1, "GET", `${M}/events`, (c) => core.machines.listEvents(c.params.app, c.params.id, c.query));
+    on(v1, "GET", `${M}/versions`, (c) => core.machines.listVersions(c.params.app, c.params.id));
     on(v1, "GET", `${M}/wait`, (c) => core.machines.waitMachine(c.params.app, c.params.id, c.query, c.onCancel));
     on(v1, "POST", `${M}/lease`, (c) => core.leases.acquireLease(c.params.app, c.params.id, c.query, c.body, c.nonce));
     on(v1, "GET", `${M}/lease`, (c) => core.leases.getLease(c.params.app, c.params.id));

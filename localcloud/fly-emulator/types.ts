@@ -160,6 +160,13 @@ export interface StoredEvent {
     request?: JsonObject;
 }
 
+/** One version of a machine: the config a create or an update gave it (`GET .../versions`). */
+export interface StoredVersion {
+    /** The machine's `instance_id` at that version. */
+    version: string;
+    user_config: JsonObject;
+}
+
 export interface StoredMachine {
     id: string;
     name: string;
@@ -173,6 +180,8 @@ export interface StoredMachine {
     cordoned: boolean;
     /** Newest first, capped. */
     events: StoredEvent[];
+    /** The configs it ran, newest first, capped; absent in state files written before versions were kept. */
+    versions?: StoredVersion[];
     lease?: StoredLease;
     /** The app's secrets version at the machine's last create/update (`null`: created or updated with `skip_secrets`). */
     secrets_version: number | null;

@@ -456,6 +456,96 @@ describe("wait, as published", () => {
     });
 });
 
+describe("events and versions", () => {
+    beforeAll(() => createApp("evts"));
+
+    test("each machine keeps its events, newest first, on GET machine and GET .../events", async () => {
+        const m = (await createMachine("evts")).body;
+        await waitFor("evts", m.id, "state=started");
+        const v2 = (await call("POST", `/v1/apps/evts/machines/${m.id}`, { config: machineConfig("img:v2") })).body;
+        await waitFor("evts", m.id, `state=started&version=${v2.instance_id}`);
+        await call("POST", `/v1/apps/evts/machines/${m.id}/stop`);
+        await waitFor("evts", m.id, "state=stopped");
+
+        const events = await call("GET", `/v1/apps/evts/machines/${m.id}/events`);
+        expect(events.status).toBe(200);
+        expect(
+            events.body.map((e: { type: string; status: string; source: string }) => [e.type, e.status, e.source]),
+        ).toEqual([
+            ["exit", "stopped", "flyd"],
+            ["stop", "stopping", "user"],
+            ["update", "started", "flyd"],
+            ["update", "updating", "user"],
+            ["start", "started", "flyd"],
+            ["start", "starting", "user"],
+            ["launch", "created", "user"],
+        ]);
+        for (const e of events.body) {
+            expect(e).toEqual({
+                id: expect.stringMatching(/^[0-9A-Z]{26}$/),
+                type: expect.any(String),
+                status: expect.any(String),
+                source: expect.stringMatching(/^(user|flyd)$/),
+                timestamp: expect.any(Number),
+                ...(e.request === undefined ? {} : { request: expect.any(Object) }),
+            });
+        }
+        expect(events.body[0].request.exit_event).toMatchObject({ exit_code: 0, requested_stop: true });
+        const ids = events.body.map((e: { id: string }) => e.id);
+        expect([...ids].sort().reverse()).toEqual(ids);
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}`)).body.events).toEqual(events.body);
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=2`)).body).toEqual(
+            events.body.slice(0, 2),
+        );
+    });
+
+    test("limit: 20 by default, at most 50; a bad limit is refused", async () => {
+        const m = (await createMachine("evts", { skip_launch: true })).body;
+        for (let i = 0; i < 30; i++) {
+            await call("POST", `/v1/apps/evts/machines/${m.id}/${i % 2 === 0 ? "cordon" : "uncordon"}`);
+        }
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events`)).body).toHaveLength(20);
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=25`)).body).toHaveLength(25);
+        for (let i = 0; i < 30; i++) {
+            await call("POST", `/v1/apps/evts/machines/${m.id}/${i % 2 === 0 ? "cordon" : "uncordon"}`);
+        }
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=50`)).body).toHaveLength(50);
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=500`)).body).toHaveLength(50);
+        expect(await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=0`)).toEqual({
+            status: 400,
+            body: {
+                error: 'invalid_argument: limit "0" is not a positive whole number (at most 50 events are returned)',
+            },
+        });
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=ten`)).status).toBe(400);
+        expect(await call("GET", "/v1/apps/evts/machines/00000000000000/events")).toEqual({
+            status: 404,
+            body: { error: "machine not found" },
+        });
+    });
+
+    test("versions: one per create and update, newest first, with the config each ran", async () => {
+        const m = (await createMachine("evts")).body;
+        expect(await call("GET", `/v1/apps/evts/machines/${m.id}/versions`)).toEqual({
+            status: 200,
+            body: [{ version: m.instance_id, user_config: m.config }],
+        });
+        const v2 = (await call("POST", `/v1/apps/evts/machines/${m.id}`, { config: { image: "img:v2" } })).body;
+        const versions = await call("GET", `/v1/apps/evts/machines/${m.id}/versions`);
+        expect(versions.body).toEqual([
+            {
+                version: v2.instance_id,
+                user_config: { image: "img:v2", guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 } },
+            },
+            { version: m.instance_id, user_config: m.config },
+        ]);
+        expect(await call("GET", "/v1/apps/evts/machines/00000000000000/versions")).toEqual({
+            status: 404,
+            body: { error: "machine not found" },
+        });
+    });
+});
+
 describe("secrets", () => {
     beforeAll(() => createApp("sec"));
 
