@@ -7,6 +7,7 @@ import { checkStatuses, normalizeConfig } from "./config";
 import type { Leases } from "./leases";
 import { type Lifecycle, MAX_EVENTS, type Waiter } from "./lifecycle";
 import { type Model, optionalBool, optionalNonNegativeInt, type Reply, requireObject, truthy } from "./model";
+import { NEAREST_REGION, requireRegion } from "./regions";
 import type { Secrets } from "./secrets";
 import type { JsonObject, MachineState, StoredApp, StoredMachine, StoredVersion } from "./types";
 import { SETTLED_STATES, WAITABLE_STATES, type WaitableState } from "./types";
@@ -23,12 +24,11 @@ import {
 } from "./util";
 
 /** Where a machine goes when it is created without a `region`. */
-export const DEFAULT_REGION = "iad";
+export const DEFAULT_REGION = NEAREST_REGION;
 /** States in which a machine refuses a plain (non-forced) delete. */
 const ACTIVE_STATES: MachineState[] = ["starting", "started", "updating", "restarting", "stopping", "suspending"];
 const RUNNING_STATES: MachineState[] = ["starting", "started", "updating", "restarting"];
 
-const REGION_RE = /^[a-z]{3}$/;
 /** `GET .../events`: "The number of events to fetch (max of 50). If omitted, this is set to 20 by default." */
 const DEFAULT_EVENTS_LIMIT = 20;
 /** How many versions a machine keeps (Fly documents no limit; this bounds the state file). */
@@ -98,10 +98,7 @@ export class Machines {
         const app = this.model.app(appName);
         const body = requireObject(rawBody);
         const config = normalizeConfig(body.config);
-        const region =
-            body.region === undefined || body.region === null || body.region === "" ? DEFAULT_REGION : body.region;
-        if (typeof region !== "string" || !REGION_RE.test(region))
-            throw badRequest(`invalid region ${JSON.stringify(region)}: use a three-letter Fly region code`);
+        const region = requireRegion(body.region);
         let name: string;
         if (body.name === undefined || body.name === null || body.name === "") {
             do name = newMachineName();

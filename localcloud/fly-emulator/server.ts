@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { ulid } from "ulid";
 import { DEFAULT_REGION, FlyCore, type Reply } from "./emulator";
 import { FaultSet, faultError } from "./faults";
+import { regionsWire } from "./regions";
 import { STATE_FILE_NAME } from "./store";
 import type { FaultRule, Inventory, RequestLogEntry } from "./types";
 import { ApiError, badRequest, isPlainObject } from "./util";
@@ -245,6 +246,8 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
     );
     on(v1, "POST", `${M}/exec`, notImplemented("exec"));
     on(v1, "GET", `${M}/ps`, notImplemented("ps"));
+    // Platform
+    on(v1, "GET", "/v1/platform/regions", () => ({ status: 200, body: regionsWire() }));
     // Secrets
     on(v1, "GET", "/v1/apps/:app/secrets", (c) => core.secrets.listSecrets(c.params.app, c.query));
     on(v1, "POST", "/v1/apps/:app/secrets", (c) => core.secrets.updateSecrets(c.params.app, c.body));

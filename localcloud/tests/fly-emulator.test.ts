@@ -546,6 +546,70 @@ describe("events and versions", () => {
     });
 });
 
+describe("creates validate region and image", () => {
+    beforeAll(() => createApp("valid"));
+
+    test("an unknown region is refused with 422; the regions are listed at GET /v1/platform/regions", async () => {
+        expect(await createMachine("valid", { region: "xyz" })).toEqual({
+            status: 422,
+            body: { error: 'unknown region "xyz": GET /v1/platform/regions lists the regions' },
+        });
+        expect(await createMachine("valid", { region: 3 })).toEqual({
+            status: 400,
+            body: { error: "invalid region 3: must be a region code" },
+        });
+        const regions = await call("GET", "/v1/platform/regions");
+        expect(regions.status).toBe(200);
+        expect(regions.body.nearest).toBe("iad");
+        expect(regions.body.regions).toContainEqual({
+            code: "syd",
+            name: "Sydney, Australia",
+            deprecated: false,
+            requires_paid_plan: false,
+        });
+        const codes = regions.body.regions.map((r: { code: string }) => r.code);
+        expect(codes).not.toContain("xyz");
+        for (const code of codes.slice(0, 3)) {
+            expect((await createMachine("valid", { region: code, skip_launch: true })).body.region).toBe(code);
+        }
+        expect((await call("GET", "/v1/apps/valid/machines")).body).toHaveLength(3);
+        // Without a region, the machine goes to the nearest one.
+        expect((await createMachine("valid", { region: undefined, skip_launch: true })).body.region).toBe("iad");
+    });
+
+    test.each([
+        "registry.fly.io/fpsgame-api:v1",
+        "img:v2",
+        "nginx",
+        "localhost:5000/team/app_1:2026.11-rc.1",
+        `registry.fly.io/fpsgame-api:v1@sha256:${"a".repeat(64)}`,
+        `ghcr.io/org/app@sha256:${"0".repeat(64)}`,
+    ])("the image %s is accepted", async (image) => {
+        expect((await createMachine("valid", { config: machineConfig(image), skip_launch: true })).status).toBe(200);
+    });
+
+    test.each([
+        "registry.fly.io/FpsGame:v1",
+        "registry.fly.io/app:v1 ",
+        "app:",
+        "app@sha256:abc",
+        "registry.fly.io//app",
+        "-app",
+        `app:${"t".repeat(129)}`,
+    ])("the image %j is refused with 422 on create and on update", async (image) => {
+        const error = `invalid config.image ${JSON.stringify(image)}: not an image reference ([registry/]repository[:tag][@sha256:<64 hex>], repository in lowercase)`;
+        expect(await createMachine("valid", { config: machineConfig(image) })).toEqual({
+            status: 422,
+            body: { error },
+        });
+        const m = (await createMachine("valid", { skip_launch: true })).body;
+        expect(await call("POST", `/v1/apps/valid/machines/${m.id}`, { config: machineConfig(image) })).toEqual({
+            status: 422,
+            body: { error },
+        });
+    });
+});
+
 describe("secrets", () => {
     beforeAll(() => createApp("sec"));
 
