@@ -846,5 +846,20 @@ describe("persistence", () => {
             state: "started",
             name: "keep",
         });
+        expect((await call("GET", `/v1/apps/persist/machines/${m.id}/versions`)).body).toEqual([
+            { version: m.instance_id, user_config: m.config },
+        ]);
+    });
+
+    test("a state file written before versions were kept still answers GET .../versions", async () => {
+        const m = (await createMachine("persist", { name: "old-format", skip_launch: true })).body;
+        await fly.stop();
+        const state = JSON.parse(fs.readFileSync(fly.stateFile, "utf8"));
+        for (const app of state.apps) for (const machine of app.machines) delete machine.versions;
+        fs.writeFileSync(fly.stateFile, JSON.stringify(state));
+        fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20 });
+        expect((await call("GET", `/v1/apps/persist/machines/${m.id}/versions`)).body).toEqual([
+            { version: m.instance_id, user_config: m.config },
+        ]);
     });
 });
