@@ -5,7 +5,7 @@
  * the config is kept verbatim, since an update replaces the whole config anyway.
  */
 import type { CheckStatus, JsonObject, MachineState } from "./types";
-import { badRequest, isPlainObject, normalizeDuration } from "./util";
+import { ApiError, badRequest, isImageReference, isPlainObject, normalizeDuration } from "./util";
 
 export interface Guest {
     cpu_kind: "shared" | "performance";
@@ -132,13 +132,22 @@ function normalizeService(raw: unknown, field: string): JsonObject {
 
 /**
  * Validates a `MachineConfig` from a create or update body and returns the config as Fly
- * would store and return it. Throws `ApiError` 400 naming the offending field.
+ * would store and return it. Throws `ApiError` 400 naming the offending field (422 for an image
+ * that is not an image reference).
  */
 export function normalizeConfig(raw: unknown): JsonObject {
     if (!isPlainObject(raw)) throw badRequest("invalid config: a machine config object is required");
     const config = JSON.parse(JSON.stringify(raw)) as JsonObject;
     if (typeof config.image !== "string" || config.image.trim() === "") {
         throw badRequest("invalid config.image: an image must be specified");
+    }
+    if (!isImageReference(config.image)) {
+        // 422, as for an unknown region: Fly refuses an image it cannot resolve at create and
+        // update, with a status it does not publish.
+        throw new ApiError(
+            422,
+            `invalid config.image ${JSON.stringify(config.image)}: not an image reference ([registry/]repository[:tag][@sha256:<64 hex>], repository in lowercase)`,
+        );
     }
     if (config.guest !== undefined && config.guest !== null) {
         config.guest = validateGuest(config.guest);

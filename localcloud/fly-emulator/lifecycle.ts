@@ -2,13 +2,21 @@
  * A machine's state transitions: transient states (`starting`, `stopping`, ...) that settle after
  * `transitionDelayMs`, the event log, and the waiters of `GET .../wait` woken on every change.
  */
-import { ulid } from "ulid";
+import { monotonicFactory } from "ulid";
 import type { Model } from "./model";
 import type { JsonObject, MachineState, StoredApp, StoredMachine } from "./types";
-import { badRequest, parseGoDuration, rfc3339 } from "./util";
+import { badRequest, rfc3339 } from "./util";
 
-const MAX_EVENTS = 50;
-const MAX_WAIT_SECONDS = 60;
+/** How many events a machine keeps (the most `GET .../events?limit=` can return). */
+export const MAX_EVENTS = 50;
+/** Fly's cap on one wait: "This request will block for up to 60 seconds" (`Machines_wait`). */
+export const MAX_WAIT_SECONDS = 60;
+
+/**
+ * Event ids are ULIDs that increase strictly, even within one millisecond (a destroy writes two
+ * events at once), so "the events after `from_event_id`" is a comparison of their text.
+ */
+const nextEventId = monotonicFactory();
 
 /** Transient states and where they settle. */
 const SETTLES_TO: Partial<Record<MachineState, MachineState>> = {
@@ -66,7 +74,14 @@ export class Lifecycle {
     }
 
     addEvent(m: StoredMachine, type: string, status: string, source: "user" | "flyd", request?: JsonObject): void {
-        const event = { id: ulid(), type, status, source, timestamp: Date.now(), ...(request ? { request } : {}) };
+        const event = {
+            id: nextEventId(),
+            type,
+            status,
+            source,
+            timestamp: Date.now(),
+            ...(request ? { request } : {}),
+        };
         m.events.unshift(event);
         if (m.events.length > MAX_EVENTS) m.events.length = MAX_EVENTS;
     }
@@ -140,15 +155,18 @@ export class Lifecycle {
         for (const w of [...this.waiters]) if (w.machineId === m.id) w.recheck();
     }
 
+    /**
+     * The `timeout` of a wait: absent means 60; otherwise a whole number of seconds from 1 to 60.
+     * Fly refuses anything else rather than clamp it (fly-go clamps on its side for that reason).
+     */
     waitTimeout(raw: string | null): number {
-        if (raw === null || raw === "") return MAX_WAIT_SECONDS;
-        let seconds = Number(raw);
-        if (!Number.isFinite(seconds)) {
-            const ns = parseGoDuration(raw);
-            if (ns === undefined) throw badRequest(`invalid timeout ${JSON.stringify(raw)}: use a number of seconds`);
-            seconds = ns / 1e9;
+        if (raw === null) return MAX_WAIT_SECONDS;
+        const seconds = /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
+        if (!(seconds >= 1 && seconds <= MAX_WAIT_SECONDS)) {
+            throw badRequest(
+                `invalid_argument: timeout must be between 1s and 1m0s: got ${JSON.stringify(raw)} (a whole number of seconds from 1 to ${MAX_WAIT_SECONDS})`,
+            );
         }
-        if (seconds <= 0) return MAX_WAIT_SECONDS;
-        return Math.min(seconds, MAX_WAIT_SECONDS);
+        return seconds;
     }
 }

@@ -5,11 +5,12 @@
 import { ulid } from "ulid";
 import { checkStatuses, normalizeConfig } from "./config";
 import type { Leases } from "./leases";
-import type { Lifecycle, Waiter } from "./lifecycle";
+import { type Lifecycle, MAX_EVENTS, type Waiter } from "./lifecycle";
 import { type Model, optionalBool, optionalNonNegativeInt, type Reply, requireObject, truthy } from "./model";
+import { NEAREST_REGION, requireRegion } from "./regions";
 import type { Secrets } from "./secrets";
-import type { JsonObject, MachineState, StoredApp, StoredMachine } from "./types";
-import { WAITABLE_STATES } from "./types";
+import type { JsonObject, MachineState, StoredApp, StoredMachine, StoredVersion } from "./types";
+import { SETTLED_STATES, WAITABLE_STATES, type WaitableState } from "./types";
 import {
     ApiError,
     badRequest,
@@ -23,12 +24,47 @@ import {
 } from "./util";
 
 /** Where a machine goes when it is created without a `region`. */
-export const DEFAULT_REGION = "iad";
+export const DEFAULT_REGION = NEAREST_REGION;
 /** States in which a machine refuses a plain (non-forced) delete. */
 const ACTIVE_STATES: MachineState[] = ["starting", "started", "updating", "restarting", "stopping", "suspending"];
 const RUNNING_STATES: MachineState[] = ["starting", "started", "updating", "restarting"];
 
-const REGION_RE = /^[a-z]{3}$/;
+/** `GET .../events`: "The number of events to fetch (max of 50). If omitted, this is set to 20 by default." */
+const DEFAULT_EVENTS_LIMIT = 20;
+/** How many versions a machine keeps (Fly documents no limit; this bounds the state file). */
+const MAX_VERSIONS = 50;
+/** A deep copy of a stored config, so a reply never aliases the state. */
+function clone(config: JsonObject): JsonObject {
+    return JSON.parse(JSON.stringify(config)) as JsonObject;
+}
+
+/** A version (instance) id or an event id: a 26-character ULID. */
+const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** The `state` parameters of a wait (repeated or comma-separated; `started` when none), or a 400. */
+function waitStates(query: URLSearchParams): WaitableState[] {
+    const states = query
+        .getAll("state")
+        .flatMap((s) => s.split(","))
+        .filter((s) => s !== "");
+    for (const s of states) {
+        if (!(WAITABLE_STATES as readonly string[]).includes(s)) {
+            throw badRequest(
+                `invalid_argument: state ${JSON.stringify(s)} is not one of ${WAITABLE_STATES.join(", ")}`,
+            );
+        }
+    }
+    return states.length === 0 ? ["started"] : (states as WaitableState[]);
+}
+
+/** A 26-character id query parameter (`version`, `instance_id`, `from_event_id`), or a 400; `undefined` when absent. */
+function eventOrVersionId(query: URLSearchParams, key: string): string | undefined {
+    const value = query.get(key);
+    if (value === null || value === "") return undefined;
+    if (!ULID_RE.test(value))
+        throw badRequest(`invalid_argument: ${key} ${JSON.stringify(value)} is not a 26-character ID`);
+    return value;
+}
 
 /** `/v1/apps/{app}/machines`. */
 export class Machines {
@@ -62,10 +98,7 @@ export class Machines {
         const app = this.model.app(appName);
         const body = requireObject(rawBody);
         const config = normalizeConfig(body.config);
-        const region =
-            body.region === undefined || body.region === null || body.region === "" ? DEFAULT_REGION : body.region;
-        if (typeof region !== "string" || !REGION_RE.test(region))
-            throw badRequest(`invalid region ${JSON.stringify(region)}: use a three-letter Fly region code`);
+        const region = requireRegion(body.region);
         let name: string;
         if (body.name === undefined || body.name === null || body.name === "") {
             do name = newMachineName();
@@ -104,6 +137,7 @@ export class Machines {
             secrets_version: null,
             secret_values: {},
         };
+        this.recordVersion(m);
         this.secrets.giveSecrets(app, m, skipSecrets);
         this.lifecycle.addEvent(m, "launch", "created", "user");
         app.machines.push(m);
@@ -115,6 +149,36 @@ export class Machines {
         if (!skipLaunch) this.lifecycle.begin(app, m, "starting");
         this.model.persist();
         return { status: 200, body: this.machineWire(app, m, nonce) };
+    }
+
+    /**
+     * `GET .../events?limit=`: the machine's events, newest first, as `GET machine` shows them;
+     * `limit` defaults to 20 and is capped at 50 (the published default and maximum).
+     */
+    listEvents(appName: string, id: string, query: URLSearchParams): Reply {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id, { allowDestroyed: true });
+        const raw = query.get("limit");
+        let limit = DEFAULT_EVENTS_LIMIT;
+        if (raw !== null) {
+            limit = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+            if (!(limit >= 1))
+                throw badRequest(
+                    `invalid_argument: limit ${JSON.stringify(raw)} is not a positive whole number (at most ${MAX_EVENTS} events are returned)`,
+                );
+        }
+        return { status: 200, body: m.events.slice(0, Math.min(limit, MAX_EVENTS)).map((e) => ({ ...e })) };
+    }
+
+    /** `GET .../versions`: `[{version, user_config}]`, newest first, one per create and update. */
+    listVersions(appName: string, id: string): Reply {
+        const app = this.model.app(appName);
+        const m = this.model.machine(app, id, { allowDestroyed: true });
+        const versions: StoredVersion[] = m.versions ?? [{ version: m.instance_id, user_config: m.config }];
+        return {
+            status: 200,
+            body: versions.map((v) => ({ version: v.version, user_config: clone(v.user_config) })),
+        };
     }
 
     getMachine(appName: string, id: string): Reply {
@@ -148,6 +212,7 @@ export class Machines {
 
         m.config = config;
         m.instance_id = ulid();
+        this.recordVersion(m);
         this.secrets.giveSecrets(app, m, skipSecrets);
         if (skipLaunch) {
             this.lifecycle.cancel(m);
@@ -235,9 +300,12 @@ export class Machines {
     }
 
     /**
-     * `GET .../wait`: resolves when the machine is in one of the states (and at `instance_id`,
-     * if given), or with 408 after `timeout` seconds (at most 60). `onCancel` receives a
-     * function that drops the wait when the client goes away.
+     * `GET .../wait`, as published (`Machines_wait`): answers `200 {ok, state, version, event_id}`
+     * once the machine is in one of the `state`s (repeated or comma-separated; `settled` is any
+     * state not on its way to another), at `version` (or the deprecated `instance_id`) if given,
+     * through an event after `from_event_id` if given; or `408` with Fly's text after `timeout`
+     * whole seconds (1 to 60, default 60). `onCancel` receives a function that drops the wait when
+     * the client goes away.
      */
     waitMachine(
         appName: string,
@@ -247,25 +315,23 @@ export class Machines {
     ): Reply | Promise<Reply> {
         const app = this.model.app(appName);
         const m = this.model.machine(app, id, { allowDestroyed: true });
-        const states = query
-            .getAll("state")
-            .flatMap((s) => s.split(","))
-            .filter((s) => s !== "");
-        if (states.length === 0) states.push("started");
-        for (const s of states) {
-            if (!(WAITABLE_STATES as readonly string[]).includes(s)) {
-                throw badRequest(`invalid state ${JSON.stringify(s)}: wait supports ${WAITABLE_STATES.join(", ")}`);
-            }
-        }
-        const instanceId = query.get("instance_id") || query.get("version") || undefined;
+        const wanted = waitStates(query);
+        const version = eventOrVersionId(query, "version") ?? eventOrVersionId(query, "instance_id");
+        const fromEventId = eventOrVersionId(query, "from_event_id");
         const timeoutSeconds = this.lifecycle.waitTimeout(query.get("timeout"));
-        const target = states.join(", ");
+        const target = wanted.join(" or ");
+        const reached = (): boolean =>
+            wanted.some((s) => s === m.state || (s === "settled" && SETTLED_STATES.includes(m.state))) &&
+            (version === undefined || m.instance_id === version || m.state === "destroyed") &&
+            (fromEventId === undefined || m.events.some((e) => e.id > fromEventId && e.status === m.state));
         const evaluate = (): Reply | undefined => {
-            if (
-                states.includes(m.state) &&
-                (instanceId === undefined || m.instance_id === instanceId || m.state === "destroyed")
-            ) {
-                return { status: 200, body: { ok: true } };
+            if (reached()) {
+                // The event that brought the machine into its state (events are newest first).
+                const event = m.events.find((e) => e.status === m.state) ?? m.events[0];
+                return {
+                    status: 200,
+                    body: { ok: true, state: m.state, version: m.instance_id, event_id: event?.id ?? "" },
+                };
             }
             if (m.state === "destroyed") {
                 return new ApiError(412, `machine ${m.id} was destroyed while waiting for state ${target}`).toReply();
@@ -288,12 +354,13 @@ export class Machines {
                 },
                 abort: () => finish(new ApiError(503, "the fly emulator is shutting down").toReply()),
             };
+            // Fly's own text (superfly/flyctl#1760), which flyctl matches on.
             const timer = setTimeout(
                 () =>
                     finish(
                         new ApiError(
                             408,
-                            `deadline_exceeded: machine ${m.id} did not reach state ${target}${instanceId ? ` at instance ${instanceId}` : ""} within ${timeoutSeconds}s (it is ${m.state})`,
+                            `machine failed to reach desired state, ${target}, currently ${m.state}`,
                         ).toReply(),
                     ),
                 timeoutSeconds * 1000,
@@ -370,6 +437,14 @@ export class Machines {
         return this.model.state.apps.find((a) => a.name === appName)?.machines.find((m) => m.id === id)?.region;
     }
 
+    /** Records the machine's current config as its newest version. */
+    private recordVersion(m: StoredMachine): void {
+        m.versions = [{ version: m.instance_id, user_config: clone(m.config) }, ...(m.versions ?? [])].slice(
+            0,
+            MAX_VERSIONS,
+        );
+    }
+
     /** The live machine a mutation is about, once the request has shown the nonce of its lease (if any). */
     private leased(appName: string, id: string, nonce: string | undefined): { app: StoredApp; m: StoredMachine } {
         const app = this.model.app(appName);
@@ -389,7 +464,7 @@ export class Machines {
             private_ip: m.private_ip,
             created_at: m.created_at,
             updated_at: m.updated_at,
-            config: JSON.parse(JSON.stringify(m.config)) as JsonObject,
+            config: clone(m.config),
             image_ref: parseImageRef(String(m.config.image)),
             events: m.events.map((e) => ({ ...e })),
         };

@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { ulid } from "ulid";
 import { DEFAULT_REGION, FlyCore, type Reply } from "./emulator";
 import { FaultSet, faultError } from "./faults";
+import { regionsWire } from "./regions";
 import { STATE_FILE_NAME } from "./store";
 import type { FaultRule, Inventory, RequestLogEntry } from "./types";
 import { ApiError, badRequest, isPlainObject } from "./util";
@@ -228,6 +229,8 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
     on(v1, "POST", `${M}/restart`, (c) => core.machines.restartMachine(c.params.app, c.params.id, c.nonce));
     on(v1, "POST", `${M}/suspend`, (c) => core.machines.suspendMachine(c.params.app, c.params.id, c.nonce));
     on(v1, "POST", `${M}/signal`, (c) => core.machines.signalMachine(c.params.app, c.params.id, c.body, c.nonce));
+    on(v1, "GET", `${M}/events`, (c) => core.machines.listEvents(c.params.app, c.params.id, c.query));
+    on(v1, "GET", `${M}/versions`, (c) => core.machines.listVersions(c.params.app, c.params.id));
     on(v1, "GET", `${M}/wait`, (c) => core.machines.waitMachine(c.params.app, c.params.id, c.query, c.onCancel));
     on(v1, "POST", `${M}/lease`, (c) => core.leases.acquireLease(c.params.app, c.params.id, c.query, c.body, c.nonce));
     on(v1, "GET", `${M}/lease`, (c) => core.leases.getLease(c.params.app, c.params.id));
@@ -243,6 +246,8 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
     );
     on(v1, "POST", `${M}/exec`, notImplemented("exec"));
     on(v1, "GET", `${M}/ps`, notImplemented("ps"));
+    // Platform
+    on(v1, "GET", "/v1/platform/regions", () => ({ status: 200, body: regionsWire() }));
     // Secrets
     on(v1, "GET", "/v1/apps/:app/secrets", (c) => core.secrets.listSecrets(c.params.app, c.query));
     on(v1, "POST", "/v1/apps/:app/secrets", (c) => core.secrets.updateSecrets(c.params.app, c.body));

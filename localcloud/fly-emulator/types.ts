@@ -22,8 +22,14 @@ export type MachineState =
     | "destroyed"
     | "failed";
 
-/** The states `GET .../wait?state=` accepts. */
-export const WAITABLE_STATES = ["started", "stopped", "suspended", "destroyed"] as const;
+/** The states `GET .../wait?state=` accepts (the published enum of `Machines_wait`). */
+export const WAITABLE_STATES = ["started", "stopped", "suspended", "destroyed", "failed", "settled"] as const;
+
+/** A state `GET .../wait?state=` accepts. */
+export type WaitableState = (typeof WAITABLE_STATES)[number];
+
+/** The states `state=settled` waits for: every state that is not on its way to another. */
+export const SETTLED_STATES: readonly MachineState[] = ["started", "stopped", "suspended", "failed", "destroyed"];
 
 /** A check status, as it appears in a `Machine`'s `checks` array. */
 export type CheckStatus = "passing" | "warning" | "critical";
@@ -154,6 +160,13 @@ export interface StoredEvent {
     request?: JsonObject;
 }
 
+/** One version of a machine: the config a create or an update gave it (`GET .../versions`). */
+export interface StoredVersion {
+    /** The machine's `instance_id` at that version. */
+    version: string;
+    user_config: JsonObject;
+}
+
 export interface StoredMachine {
     id: string;
     name: string;
@@ -167,6 +180,8 @@ export interface StoredMachine {
     cordoned: boolean;
     /** Newest first, capped. */
     events: StoredEvent[];
+    /** The configs it ran, newest first, capped; absent in state files written before versions were kept. */
+    versions?: StoredVersion[];
     lease?: StoredLease;
     /** The app's secrets version at the machine's last create/update (`null`: created or updated with `skip_secrets`). */
     secrets_version: number | null;

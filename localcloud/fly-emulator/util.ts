@@ -138,6 +138,26 @@ export function normalizeDuration(value: unknown, field: string): string {
 // Image references
 // ---------------------------------------------------------------------------------------------
 
+// The reference grammar of the OCI distribution spec (github.com/distribution/reference,
+// `reference.go`): an optional registry host (with a port), lowercase path components, a tag, a digest.
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?)`;
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const IMAGE_REFERENCE = new RegExp(
+    `^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+);
+/** The longest repository name the grammar allows. */
+const MAX_IMAGE_NAME_LENGTH = 255;
+
+/**
+ * Whether `image` is a valid image reference: `[registry[:port]/]repository[:tag][@sha256:<64 hex>]`
+ * with the repository in lowercase. The emulator pulls nothing, so this is all it can check.
+ */
+export function isImageReference(image: string): boolean {
+    const name = image.replace(/@.*$/, "").replace(/:[\w][\w.-]*$/, "");
+    return IMAGE_REFERENCE.test(image) && name.length <= MAX_IMAGE_NAME_LENGTH;
+}
+
 export interface ImageRef {
     registry: string;
     repository: string;

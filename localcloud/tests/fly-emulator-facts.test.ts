@@ -1,7 +1,7 @@
 /**
  * The Fly emulator plays Fly, so it keeps its own copy of Fly's limits instead of importing
- * ours (`lib/facts/`). These tests hold that copy equal to the one home: every guest size and
- * every Go duration gets the same verdict from the emulator as from the module.
+ * ours (`lib/facts/`). These tests hold that copy equal to the one home: every guest size, every
+ * Go duration and every region code gets the same verdict from the emulator as from the module.
  */
 import { formatGoDuration, parseGoDuration } from "../../lib/facts/durations";
 import {
@@ -9,10 +9,13 @@ import {
     FLY_CPU_KINDS,
     FLY_MEMORY_PER_CPU_MB,
     FLY_MEMORY_STEP_MB,
+    FLY_REGIONS,
     isFlyCpuCount,
     isFlyMemory,
+    isFlyRegion,
 } from "../../lib/facts/fly";
 import { guestPreset, normalizeConfig } from "../fly-emulator/config";
+import { isRegion, REGION_NAMES } from "../fly-emulator/regions";
 import { formatGoDuration as emulatorFormat, parseGoDuration as emulatorParse } from "../fly-emulator/util";
 
 /** Whether the emulator accepts a machine config with this guest. */
@@ -87,5 +90,25 @@ describe("Go durations", () => {
     const values = [0, 42, 250e3, 1.5e6, 5e8, 1.5e9, 2e9, 90e9, 3600e9, 3661.5e9];
     test.each(values)("the emulator writes %d ns as lib/facts/durations.ts does", (ns) => {
         expect(emulatorFormat(ns)).toBe(formatGoDuration(ns));
+    });
+});
+
+describe("regions", () => {
+    test("the emulator has exactly the regions of lib/facts/fly.ts", () => {
+        expect(Object.keys(REGION_NAMES).sort()).toEqual([...FLY_REGIONS].sort());
+    });
+
+    test("every three-letter code gets the same verdict from the emulator as from lib/facts/fly.ts", () => {
+        const letters = "abcdefghijklmnopqrstuvwxyz";
+        const disagreements: string[] = [];
+        for (const a of letters)
+            for (const b of letters)
+                for (const c of letters) {
+                    const code = a + b + c;
+                    if (isRegion(code) !== isFlyRegion(code)) disagreements.push(code);
+                }
+        expect(disagreements).toEqual([]);
+        expect(isRegion("IAD")).toBe(isFlyRegion("IAD"));
+        expect(isRegion("constructor")).toBe(false);
     });
 });

@@ -171,9 +171,13 @@ describe("machines", () => {
         expect(m.events.map((e: { status: string }) => e.status)).toEqual(["starting", "created"]);
         expect(m.nonce).toBeUndefined();
 
-        expect(await waitFor("mach", m.id, "state=started&timeout=5")).toEqual({ status: 200, body: { ok: true } });
+        const waited = await waitFor("mach", m.id, "state=started&timeout=5");
         const got = await call("GET", `/v1/apps/mach/machines/${m.id}`);
         expect(got.body.state).toBe("started");
+        expect(waited).toEqual({
+            status: 200,
+            body: { ok: true, state: "started", version: m.instance_id, event_id: got.body.events[0].id },
+        });
         expect(got.body.checks).toEqual([
             { name: "servicecheck-00-http-8080", status: "passing", output: "Success", updated_at: expect.any(String) },
         ]);
@@ -246,9 +250,9 @@ describe("machines", () => {
             guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 },
         });
 
-        expect(await waitFor("mach", m.id, `state=started&instance_id=${updated.body.instance_id}`)).toEqual({
+        expect(await waitFor("mach", m.id, `state=started&version=${updated.body.instance_id}`)).toMatchObject({
             status: 200,
-            body: { ok: true },
+            body: { ok: true, state: "started", version: updated.body.instance_id },
         });
     });
 
@@ -264,13 +268,14 @@ describe("machines", () => {
         expect(
             await call("POST", `/v1/apps/mach/machines/${m.id}/stop`, { signal: "SIGTERM", timeout: "10s" }),
         ).toEqual({ status: 200, body: { ok: true } });
-        expect(await waitFor("mach", m.id, `state=stopped&instance_id=${m.instance_id}`)).toEqual({
+        expect(await waitFor("mach", m.id, `state=stopped&instance_id=${m.instance_id}`)).toMatchObject({
             status: 200,
-            body: { ok: true },
+            body: { ok: true, state: "stopped", version: m.instance_id },
         });
-        const timedOut = await waitFor("mach", m.id, "state=started&timeout=0.2");
-        expect(timedOut.status).toBe(408);
-        expect(timedOut.body.error).toMatch(/^deadline_exceeded: machine [0-9a-f]{14} did not reach state started/);
+        expect(await waitFor("mach", m.id, "state=started&timeout=1")).toEqual({
+            status: 408,
+            body: { error: "machine failed to reach desired state, started, currently stopped" },
+        });
 
         expect(await call("POST", `/v1/apps/mach/machines/${m.id}/start`)).toEqual({
             status: 200,
@@ -286,7 +291,10 @@ describe("machines", () => {
         expect(listed.body.find((x: { id: string }) => x.id === m.id)).toBeUndefined();
         const withDeleted = await call("GET", "/v1/apps/mach/machines?include_deleted=true");
         expect(withDeleted.body.find((x: { id: string }) => x.id === m.id).state).toBe("destroyed");
-        expect(await waitFor("mach", m.id, "state=destroyed")).toEqual({ status: 200, body: { ok: true } });
+        expect(await waitFor("mach", m.id, "state=destroyed")).toMatchObject({
+            status: 200,
+            body: { ok: true, state: "destroyed" },
+        });
         expect((await call("POST", `/v1/apps/mach/machines/${m.id}/start`)).status).toBe(404);
     });
 
@@ -346,6 +354,259 @@ describe("machines", () => {
         expect(m.body.nonce).toEqual(expect.any(String));
         expect((await call("GET", `/v1/apps/mach/machines/${m.body.id}`)).body.nonce).toBeUndefined();
         expect((await call("POST", `/v1/apps/mach/machines/${m.body.id}/stop`)).status).toBe(409);
+    });
+});
+
+describe("wait, as published", () => {
+    beforeAll(() => createApp("waits"));
+
+    test.each(["0", "61", "90", "1.5", "30s", "", "-1", "soon"])(
+        "timeout=%j is refused with 400 in Fly's error shape, not clamped",
+        async (timeout) => {
+            const m = (await createMachine("waits")).body;
+            expect(await waitFor("waits", m.id, `state=started&timeout=${timeout}`)).toEqual({
+                status: 400,
+                body: {
+                    error: `invalid_argument: timeout must be between 1s and 1m0s: got ${JSON.stringify(timeout)} (a whole number of seconds from 1 to 60)`,
+                },
+            });
+        },
+    );
+
+    test("timeout=1 and timeout=60 are accepted", async () => {
+        const m = (await createMachine("waits")).body;
+        expect((await waitFor("waits", m.id, "state=started&timeout=1")).status).toBe(200);
+        expect((await waitFor("waits", m.id, "state=started&timeout=60")).status).toBe(200);
+    });
+
+    test("an unknown state is refused, naming the value and the states allowed", async () => {
+        const m = (await createMachine("waits")).body;
+        expect(await waitFor("waits", m.id, "state=running")).toEqual({
+            status: 400,
+            body: {
+                error: 'invalid_argument: state "running" is not one of started, stopped, suspended, destroyed, failed, settled',
+            },
+        });
+    });
+
+    test("settled ends on whatever state the machine comes to rest in, and says which", async () => {
+        const m = (await createMachine("waits")).body;
+        expect(m.state).toBe("starting");
+        expect(await waitFor("waits", m.id, "state=settled&timeout=5")).toMatchObject({
+            status: 200,
+            body: { state: "started" },
+        });
+        await call("POST", `/v1/apps/waits/machines/${m.id}/stop`);
+        expect(await waitFor("waits", m.id, "state=settled&timeout=5")).toMatchObject({
+            status: 200,
+            body: { state: "stopped" },
+        });
+    });
+
+    test("repeated and comma-separated states: the first reached ends the wait", async () => {
+        const m = (await createMachine("waits")).body;
+        expect(await waitFor("waits", m.id, "state=stopped&state=started&timeout=5")).toMatchObject({
+            body: { state: "started" },
+        });
+        expect(await waitFor("waits", m.id, "state=failed,started&timeout=5")).toMatchObject({
+            body: { state: "started" },
+        });
+        await call("POST", `/v1/apps/waits/machines/${m.id}/stop`);
+        await waitFor("waits", m.id, "state=stopped");
+        expect(await waitFor("waits", m.id, "state=started,suspended&timeout=1")).toEqual({
+            status: 408,
+            body: { error: "machine failed to reach desired state, started or suspended, currently stopped" },
+        });
+    });
+
+    test("version waits for that version (instance_id is its deprecated alias); a malformed one is refused", async () => {
+        const m = (await createMachine("waits")).body;
+        await waitFor("waits", m.id, "state=started");
+        const updated = (await call("POST", `/v1/apps/waits/machines/${m.id}`, { config: machineConfig("img:v2") }))
+            .body;
+        // The wait is for the update's version; the old one no longer ends a wait.
+        const pending = waitFor("waits", m.id, `state=started&version=${updated.instance_id}&timeout=5`);
+        expect(await pending).toMatchObject({ status: 200, body: { state: "started", version: updated.instance_id } });
+        expect(await waitFor("waits", m.id, `state=started&instance_id=${m.instance_id}&timeout=1`)).toEqual({
+            status: 408,
+            body: { error: "machine failed to reach desired state, started, currently started" },
+        });
+        expect(await waitFor("waits", m.id, "state=started&version=v2")).toEqual({
+            status: 400,
+            body: { error: 'invalid_argument: version "v2" is not a 26-character ID' },
+        });
+    });
+
+    test("from_event_id: only a state reached after that event ends the wait", async () => {
+        const m = (await createMachine("waits")).body;
+        const started = await waitFor("waits", m.id, "state=started");
+        const eventId: string = started.body.event_id;
+        expect(eventId).toMatch(/^[0-9A-Z]{26}$/);
+        // Started already, but not since that event: the wait runs until a restart brings it back.
+        const pending = waitFor("waits", m.id, `state=started&from_event_id=${eventId}&timeout=5`);
+        await new Promise((r) => setTimeout(r, 50));
+        await call("POST", `/v1/apps/waits/machines/${m.id}/restart`);
+        const after = await pending;
+        expect(after).toMatchObject({ status: 200, body: { state: "started" } });
+        expect(after.body.event_id > eventId).toBe(true);
+        expect(await waitFor("waits", m.id, `state=started&from_event_id=${after.body.event_id}&timeout=1`)).toEqual({
+            status: 408,
+            body: { error: "machine failed to reach desired state, started, currently started" },
+        });
+    });
+});
+
+describe("events and versions", () => {
+    beforeAll(() => createApp("evts"));
+
+    test("each machine keeps its events, newest first, on GET machine and GET .../events", async () => {
+        const m = (await createMachine("evts")).body;
+        await waitFor("evts", m.id, "state=started");
+        const v2 = (await call("POST", `/v1/apps/evts/machines/${m.id}`, { config: machineConfig("img:v2") })).body;
+        await waitFor("evts", m.id, `state=started&version=${v2.instance_id}`);
+        await call("POST", `/v1/apps/evts/machines/${m.id}/stop`);
+        await waitFor("evts", m.id, "state=stopped");
+
+        const events = await call("GET", `/v1/apps/evts/machines/${m.id}/events`);
+        expect(events.status).toBe(200);
+        expect(
+            events.body.map((e: { type: string; status: string; source: string }) => [e.type, e.status, e.source]),
+        ).toEqual([
+            ["exit", "stopped", "flyd"],
+            ["stop", "stopping", "user"],
+            ["update", "started", "flyd"],
+            ["update", "updating", "user"],
+            ["start", "started", "flyd"],
+            ["start", "starting", "user"],
+            ["launch", "created", "user"],
+        ]);
+        for (const e of events.body) {
+            expect(e).toEqual({
+                id: expect.stringMatching(/^[0-9A-Z]{26}$/),
+                type: expect.any(String),
+                status: expect.any(String),
+                source: expect.stringMatching(/^(user|flyd)$/),
+                timestamp: expect.any(Number),
+                ...(e.request === undefined ? {} : { request: expect.any(Object) }),
+            });
+        }
+        expect(events.body[0].request.exit_event).toMatchObject({ exit_code: 0, requested_stop: true });
+        const ids = events.body.map((e: { id: string }) => e.id);
+        expect([...ids].sort().reverse()).toEqual(ids);
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}`)).body.events).toEqual(events.body);
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=2`)).body).toEqual(
+            events.body.slice(0, 2),
+        );
+    });
+
+    test("limit: 20 by default, at most 50; a bad limit is refused", async () => {
+        const m = (await createMachine("evts", { skip_launch: true })).body;
+        for (let i = 0; i < 30; i++) {
+            await call("POST", `/v1/apps/evts/machines/${m.id}/${i % 2 === 0 ? "cordon" : "uncordon"}`);
+        }
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events`)).body).toHaveLength(20);
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=25`)).body).toHaveLength(25);
+        for (let i = 0; i < 30; i++) {
+            await call("POST", `/v1/apps/evts/machines/${m.id}/${i % 2 === 0 ? "cordon" : "uncordon"}`);
+        }
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=50`)).body).toHaveLength(50);
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=500`)).body).toHaveLength(50);
+        expect(await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=0`)).toEqual({
+            status: 400,
+            body: {
+                error: 'invalid_argument: limit "0" is not a positive whole number (at most 50 events are returned)',
+            },
+        });
+        expect((await call("GET", `/v1/apps/evts/machines/${m.id}/events?limit=ten`)).status).toBe(400);
+        expect(await call("GET", "/v1/apps/evts/machines/00000000000000/events")).toEqual({
+            status: 404,
+            body: { error: "machine not found" },
+        });
+    });
+
+    test("versions: one per create and update, newest first, with the config each ran", async () => {
+        const m = (await createMachine("evts")).body;
+        expect(await call("GET", `/v1/apps/evts/machines/${m.id}/versions`)).toEqual({
+            status: 200,
+            body: [{ version: m.instance_id, user_config: m.config }],
+        });
+        const v2 = (await call("POST", `/v1/apps/evts/machines/${m.id}`, { config: { image: "img:v2" } })).body;
+        const versions = await call("GET", `/v1/apps/evts/machines/${m.id}/versions`);
+        expect(versions.body).toEqual([
+            {
+                version: v2.instance_id,
+                user_config: { image: "img:v2", guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 } },
+            },
+            { version: m.instance_id, user_config: m.config },
+        ]);
+        expect(await call("GET", "/v1/apps/evts/machines/00000000000000/versions")).toEqual({
+            status: 404,
+            body: { error: "machine not found" },
+        });
+    });
+});
+
+describe("creates validate region and image", () => {
+    beforeAll(() => createApp("valid"));
+
+    test("an unknown region is refused with 422; the regions are listed at GET /v1/platform/regions", async () => {
+        expect(await createMachine("valid", { region: "xyz" })).toEqual({
+            status: 422,
+            body: { error: 'unknown region "xyz": GET /v1/platform/regions lists the regions' },
+        });
+        expect(await createMachine("valid", { region: 3 })).toEqual({
+            status: 400,
+            body: { error: "invalid region 3: must be a region code" },
+        });
+        const regions = await call("GET", "/v1/platform/regions");
+        expect(regions.status).toBe(200);
+        expect(regions.body.nearest).toBe("iad");
+        expect(regions.body.regions).toContainEqual({
+            code: "syd",
+            name: "Sydney, Australia",
+            deprecated: false,
+            requires_paid_plan: false,
+        });
+        const codes = regions.body.regions.map((r: { code: string }) => r.code);
+        expect(codes).not.toContain("xyz");
+        for (const code of codes.slice(0, 3)) {
+            expect((await createMachine("valid", { region: code, skip_launch: true })).body.region).toBe(code);
+        }
+        expect((await call("GET", "/v1/apps/valid/machines")).body).toHaveLength(3);
+        // Without a region, the machine goes to the nearest one.
+        expect((await createMachine("valid", { region: undefined, skip_launch: true })).body.region).toBe("iad");
+    });
+
+    test.each([
+        "registry.fly.io/fpsgame-api:v1",
+        "img:v2",
+        "nginx",
+        "localhost:5000/team/app_1:2026.11-rc.1",
+        `registry.fly.io/fpsgame-api:v1@sha256:${"a".repeat(64)}`,
+        `ghcr.io/org/app@sha256:${"0".repeat(64)}`,
+    ])("the image %s is accepted", async (image) => {
+        expect((await createMachine("valid", { config: machineConfig(image), skip_launch: true })).status).toBe(200);
+    });
+
+    test.each([
+        "registry.fly.io/FpsGame:v1",
+        "registry.fly.io/app:v1 ",
+        "app:",
+        "app@sha256:abc",
+        "registry.fly.io//app",
+        "-app",
+        `app:${"t".repeat(129)}`,
+    ])("the image %j is refused with 422 on create and on update", async (image) => {
+        const error = `invalid config.image ${JSON.stringify(image)}: not an image reference ([registry/]repository[:tag][@sha256:<64 hex>], repository in lowercase)`;
+        expect(await createMachine("valid", { config: machineConfig(image) })).toEqual({
+            status: 422,
+            body: { error },
+        });
+        const m = (await createMachine("valid", { skip_launch: true })).body;
+        expect(await call("POST", `/v1/apps/valid/machines/${m.id}`, { config: machineConfig(image) })).toEqual({
+            status: 422,
+            body: { error },
+        });
     });
 });
 
@@ -585,5 +846,20 @@ describe("persistence", () => {
             state: "started",
             name: "keep",
         });
+        expect((await call("GET", `/v1/apps/persist/machines/${m.id}/versions`)).body).toEqual([
+            { version: m.instance_id, user_config: m.config },
+        ]);
+    });
+
+    test("a state file written before versions were kept still answers GET .../versions", async () => {
+        const m = (await createMachine("persist", { name: "old-format", skip_launch: true })).body;
+        await fly.stop();
+        const state = JSON.parse(fs.readFileSync(fly.stateFile, "utf8"));
+        for (const app of state.apps) for (const machine of app.machines) delete machine.versions;
+        fs.writeFileSync(fly.stateFile, JSON.stringify(state));
+        fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20 });
+        expect((await call("GET", `/v1/apps/persist/machines/${m.id}/versions`)).body).toEqual([
+            { version: m.instance_id, user_config: m.config },
+        ]);
     });
 });

@@ -137,9 +137,7 @@ describe("create / update / delete run the commands", () => {
         const r = await cmd.create!(URN, inputs);
         expect(r.id).toMatch(/^db-migrations-apply[0-9a-f]{8}$/);
         const outs = r.outs as Props;
-        expect(unwrap(outs.stdout)).toBe(
-            `cwd=${fs.realpathSync(projectDir)} db=${DB_URL} mode=up engine=engine-env`,
-        );
+        expect(unwrap(outs.stdout)).toBe(`cwd=${fs.realpathSync(projectDir)} db=${DB_URL} mode=up engine=engine-env`);
         // Inputs are echoed; the secret env value stays wrapped; stdout holding it becomes secret.
         expect(outs.environment).toEqual({ DATABASE_URL: secret(DB_URL), MODE: "up" });
         expect(outs.triggers).toEqual(["hash1"]);

@@ -293,9 +293,9 @@ describe("Fly provider against the emulator", () => {
                 .filter((r) => r.method !== "GET")
                 .map((r) => `${r.method} ${r.path.endsWith("/lease") ? "lease" : "machine"} ${r.status}`);
             expect(sequence).toEqual(["POST lease 201", "POST machine 200", "DELETE lease 200"]);
-            expect(
-                calls.some((r) => r.path.endsWith("/wait") && r.query.includes(`instance_id=${m.instance_id}`)),
-            ).toBe(true);
+            expect(calls.some((r) => r.path.endsWith("/wait") && r.query.includes(`version=${m.instance_id}`))).toBe(
+                true,
+            );
         }
     });
 

@@ -16,6 +16,13 @@ import axiosRetry from "axios-retry";
 
 export const DEFAULT_FLY_API_URL = "https://api.machines.dev";
 
+/**
+ * Fly's cap on one `GET .../wait`: "This request will block for up to 60 seconds". Fly refuses a
+ * longer (or fractional) `timeout` with 400 rather than clamp it, so a longer wait is a loop of
+ * capped waits (`machine/wait.ts`).
+ */
+export const MAX_WAIT_SECONDS = 60;
+
 export const MISSING_TOKEN_MESSAGE =
     "FLY_API_TOKEN is not set: the Fly provider needs a Fly API token (fly tokens create deploy) in its environment";
 
@@ -386,8 +393,9 @@ export class FlyClient {
     }
 
     /**
-     * `GET .../wait`: resolves when the machine reaches `state`, throws a FlyApiError (408 on
-     * Fly) when `timeoutSeconds` (at most 60) pass first.
+     * `GET .../wait`: resolves when the machine reaches `state` at `version` (its `instance_id`),
+     * throws a FlyApiError (408 on Fly) when the timeout passes first. The timeout sent is whole
+     * seconds from 1 to {@link MAX_WAIT_SECONDS} (rounded up), the only values Fly accepts.
      */
     async waitMachine(
         app: string,
@@ -395,15 +403,16 @@ export class FlyClient {
         name: string,
         state: "started" | "stopped" | "destroyed",
         timeoutSeconds: number,
-        instanceId?: string,
+        version?: string,
     ): Promise<void> {
-        const t = Math.max(1, Math.min(60, Math.ceil(timeoutSeconds)));
+        const t = Math.max(1, Math.min(MAX_WAIT_SECONDS, Math.ceil(timeoutSeconds)));
         await this.request(
             { action: `wait for ${state} state of machine`, app, machine: name, machineId: id },
             {
                 method: "GET",
                 path: `/apps/${enc(app)}/machines/${enc(id)}/wait`,
-                query: { state, timeout: t, instance_id: instanceId },
+                // `version`, not the deprecated `instance_id` (Fly's OpenAPI `Machines_wait`; fly-go sends `version`).
+                query: { state, timeout: t, version },
                 retry: "idempotent",
                 timeoutMs: t * 1000 + 15_000,
             },

@@ -1,5 +1,5 @@
 /** Waiting for a `fly:index:Machine` to run the wanted instance with every service check passing. */
-import { FlyApiError, FlyMachine, FlyMachineConfig } from "../client";
+import { FlyApiError, FlyMachine, FlyMachineConfig, MAX_WAIT_SECONDS } from "../client";
 import { ProviderContext, sleep } from "../common";
 
 /** Default for `waitTimeoutSeconds`. */
@@ -24,8 +24,9 @@ function machineLabel(app: string, name: string, id: string): string {
     return `machine "${name}" (${id}) in app "${app}"`;
 }
 
+/** Fly answers a wait that ran out its timeout with 408 (`machine failed to reach desired state, ...`). */
 function isWaitTimeout(e: unknown): boolean {
-    return e instanceof FlyApiError && (e.status === 408 || e.flyStatus === "deadline_exceeded");
+    return e instanceof FlyApiError && e.status === 408;
 }
 
 /**
@@ -43,7 +44,7 @@ export async function waitHealthy(
 ): Promise<FlyMachine> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     const label = machineLabel(app, name, id);
-    // 1. started
+    // 1. started: one wait is capped at MAX_WAIT_SECONDS, so a longer timeout is a loop of capped waits.
     for (;;) {
         const remaining = (deadline - Date.now()) / 1000;
         if (remaining <= 0) {
@@ -53,7 +54,7 @@ export async function waitHealthy(
             );
         }
         try {
-            await ctx.client.waitMachine(app, id, name, "started", Math.min(60, remaining), instanceId);
+            await ctx.client.waitMachine(app, id, name, "started", Math.min(MAX_WAIT_SECONDS, remaining), instanceId);
             break;
         } catch (e) {
             if (!isWaitTimeout(e)) {
