@@ -5,7 +5,7 @@
  * the config is kept verbatim, since an update replaces the whole config anyway.
  */
 import type { CheckStatus, JsonObject, MachineState } from "./types";
-import { ApiError, badRequest, isImageReference, isPlainObject, normalizeDuration } from "./util";
+import { ApiError, badRequest, isImageReference, isPlainObject, normalizeDuration, parseGoDuration, rfc3339 } from "./util";
 
 export interface Guest {
     cpu_kind: "shared" | "performance";
@@ -199,9 +199,43 @@ export function normalizeConfig(raw: unknown): JsonObject {
     return config;
 }
 
+/** A check a machine's config declares: its name in `Machine.checks` and its timing. */
+export interface DeclaredCheck {
+    name: string;
+    /** `grace_period` as Fly applies it: 0, or clamped to 1 s .. 1 min. */
+    graceMs: number;
+    /** `interval` as Fly applies it, clamped to 1 s .. 1 min. */
+    intervalMs: number;
+}
+
+/** What the emulator assumes when a check sets no `interval` (Fly publishes no default for the Machines API). */
+export const DEFAULT_CHECK_INTERVAL_MS = 15_000;
+const MIN_CHECK_MS = 1_000;
+const MAX_CHECK_MS = 60_000;
+
+/**
+ * A check duration as the platform applies it: flyctl warns that service-check intervals and
+ * timeouts under 1 s "will be raised to 1 second" and over 1 min "lowered to 1 minute"; a grace
+ * period may be 0.
+ */
+function clampCheckMs(value: unknown, fallbackMs: number, zeroAllowed: boolean): number {
+    const ns = typeof value === "string" ? parseGoDuration(value) : undefined;
+    const ms = ns === undefined ? fallbackMs : ns / 1e6;
+    if (ms === 0 && zeroAllowed) return 0;
+    return Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, ms));
+}
+
+function declaredCheck(name: string, check: JsonObject): DeclaredCheck {
+    return {
+        name,
+        graceMs: clampCheckMs(check.grace_period, 0, true),
+        intervalMs: clampCheckMs(check.interval, DEFAULT_CHECK_INTERVAL_MS, false),
+    };
+}
+
 /** The checks a machine's config declares, named as Fly names them in the `Machine.checks` array. */
-export function checkNames(config: JsonObject): string[] {
-    const names: string[] = [];
+export function declaredChecks(config: JsonObject): DeclaredCheck[] {
+    const checks: DeclaredCheck[] = [];
     let index = 0;
     const services = Array.isArray(config.services) ? config.services : [];
     for (const service of services) {
@@ -210,35 +244,61 @@ export function checkNames(config: JsonObject): string[] {
             if (!isPlainObject(check)) continue;
             const type = typeof check.type === "string" ? check.type : "tcp";
             const port = isPort(check.port) ? check.port : service.internal_port;
-            names.push(`servicecheck-${String(index).padStart(2, "0")}-${type}-${String(port)}`);
+            checks.push(declaredCheck(`servicecheck-${String(index).padStart(2, "0")}-${type}-${String(port)}`, check));
             index++;
         }
     }
-    if (isPlainObject(config.checks)) names.push(...Object.keys(config.checks));
-    return names;
+    if (isPlainObject(config.checks)) {
+        for (const [name, check] of Object.entries(config.checks)) {
+            checks.push(declaredCheck(name, isPlainObject(check) ? check : {}));
+        }
+    }
+    return checks;
+}
+
+/** One entry of a machine's `checks` array. */
+export interface CheckResult {
+    name: string;
+    status: CheckStatus;
+    output: string;
+    updated_at: string;
 }
 
 /**
- * The check statuses of a machine: `passing` once started (or the status a `checks` fault
- * rule forces), `warning` while it is coming up, `critical` when it is not running.
+ * The check results a machine shows. Nothing is probed, but the timing follows Fly's: a freshly
+ * started instance has no results (`checks` is empty, as flyctl's `WaitForHealthchecksToPass`
+ * expects), each check reports for the first time once its grace period and one interval have
+ * passed since the instance started (both multiplied by `timeFactor`), and then shows `passing`,
+ * or the status a `checks` fault rule forces. A machine that is not running reports `critical`.
  */
-export function checkStatuses(
+export function checkResults(
     config: JsonObject,
     state: MachineState,
-    updatedAt: string,
-    forced: CheckStatus | undefined,
-): { name: string; status: CheckStatus; output: string; updated_at: string }[] {
-    let status: CheckStatus;
-    let output: string;
-    if (state === "started") {
-        status = forced ?? "passing";
-        output = status === "passing" ? "Success" : `check reports ${status} (injected by the fly emulator)`;
-    } else if (state === "starting" || state === "updating" || state === "restarting") {
-        status = "warning";
-        output = "Waiting for status update";
-    } else {
-        status = "critical";
-        output = "the machine is not running";
+    startedAtMs: number,
+    opts: { now: number; timeFactor: number; forced: CheckStatus | undefined },
+): CheckResult[] {
+    const declared = declaredChecks(config);
+    if (state === "starting" || state === "updating" || state === "restarting" || state === "created") return [];
+    if (state !== "started") {
+        const at = rfc3339(opts.now);
+        return declared.map((c) => ({
+            name: c.name,
+            status: "critical",
+            output: "the machine is not running",
+            updated_at: at,
+        }));
     }
-    return checkNames(config).map((name) => ({ name, status, output, updated_at: updatedAt }));
+    const results: CheckResult[] = [];
+    for (const c of declared) {
+        const firstResultAt = startedAtMs + (c.graceMs + c.intervalMs) * opts.timeFactor;
+        if (opts.now < firstResultAt) continue;
+        const status = opts.forced ?? "passing";
+        results.push({
+            name: c.name,
+            status,
+            output: status === "passing" ? "Success" : `check reports ${status} (injected by the fly emulator)`,
+            updated_at: rfc3339(firstResultAt),
+        });
+    }
+    return results;
 }

@@ -67,9 +67,22 @@ export function validateFaultRule(raw: unknown, index: number): FaultRule {
     return raw as FaultRule;
 }
 
-/** The injected error for a rule with `status` and/or `error`. */
-export function faultError(rule: FaultRule): ApiError {
+/**
+ * The injected error for a rule with `status` and/or `error`. A capacity refusal looks as Fly
+ * sends it: on a create, region-wide, with `status: insufficient_capacity` (HTTP 412 here; Fly
+ * does not publish the code); on any other request (update, start, restart), the host could not
+ * re-reserve the machine's resources: 409 with no `status`, only flyd's text, which is what
+ * fly-go (superfly/fly-go#306) and flyctl match on.
+ */
+export function faultError(rule: FaultRule, request: { createsMachine: boolean }): ApiError {
     const code = rule.error;
+    if (code === "insufficient_capacity" && !request.createsMachine) {
+        return new ApiError(
+            rule.status ?? 409,
+            rule.message ??
+                "aborted: could not reserve resource for machine: insufficient memory available to fulfill request",
+        );
+    }
     if (code === "insufficient_capacity") {
         return new ApiError(
             rule.status ?? 412,

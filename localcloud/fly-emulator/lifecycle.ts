@@ -95,6 +95,7 @@ export class Lifecycle {
     ): void {
         m.state = state;
         m.updated_at = rfc3339();
+        if (state === "started") m.started_at_ms = Date.now();
         this.addEvent(m, eventType, state, source, request);
     }
 

@@ -3,7 +3,7 @@
  * restart, suspend, signal, delete and wait, plus cordon and metadata.
  */
 import { ulid } from "ulid";
-import { checkStatuses, normalizeConfig } from "./config";
+import { checkResults, normalizeConfig } from "./config";
 import type { Leases } from "./leases";
 import { type Lifecycle, MAX_EVENTS, type Waiter } from "./lifecycle";
 import { type Model, optionalBool, optionalNonNegativeInt, type Reply, requireObject, truthy } from "./model";
@@ -468,12 +468,11 @@ export class Machines {
             image_ref: parseImageRef(String(m.config.image)),
             events: m.events.map((e) => ({ ...e })),
         };
-        const checks = checkStatuses(
-            m.config,
-            m.state,
-            m.updated_at,
-            this.model.opts.faults.checkOverride(app.name, m.region),
-        );
+        const checks = checkResults(m.config, m.state, m.started_at_ms ?? 0, {
+            now: Date.now(),
+            timeFactor: this.model.opts.timeFactor,
+            forced: this.model.opts.faults.checkOverride(app.name, m.region),
+        });
         if (checks.length > 0) wire.checks = checks;
         wire.host_status = "ok";
         wire.cordoned = m.cordoned;

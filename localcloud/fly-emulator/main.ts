@@ -25,6 +25,13 @@ function parseDelay(value: string): number {
     return ms;
 }
 
+function parseFactor(value: string): number {
+    const factor = Number(value);
+    if (!Number.isFinite(factor) || factor <= 0 || factor > 1000)
+        throw new InvalidArgumentError(`${JSON.stringify(value)} is not a factor above 0 and at most 1000.`);
+    return factor;
+}
+
 async function main(argv: string[]): Promise<void> {
     const env = process.env;
     const program = new Command()
@@ -49,6 +56,18 @@ async function main(argv: string[]): Promise<void> {
         .option("--token <token>", "API token clients must present [env FLY_EMULATOR_TOKEN]", env.FLY_EMULATOR_TOKEN)
         .option("--transition-delay-ms <ms>", "how long transient machine states last", parseDelay, 100)
         .option(
+            "--time-factor <factor>",
+            "multiplies health checks' grace periods and intervals (1 = Fly's timing) [env FLY_EMULATOR_TIME_FACTOR]",
+            parseFactor,
+            env.FLY_EMULATOR_TIME_FACTOR ? parseFactor(env.FLY_EMULATOR_TIME_FACTOR) : 1,
+        )
+        .option(
+            "--rate-limits",
+            "apply Fly's documented rate limits (429 when exceeded) [env FLY_EMULATOR_RATE_LIMITS=1]",
+            env.FLY_EMULATOR_RATE_LIMITS === "1",
+        )
+        .option("--no-retry-after", "with --rate-limits: answer a 429 without Retry-After, as Fly documents none")
+        .option(
             "--verbose",
             "log every request (method, path, status; never bodies) to stderr",
             env.FLY_EMULATOR_VERBOSE === "1",
@@ -61,6 +80,9 @@ async function main(argv: string[]): Promise<void> {
         stateDir?: string;
         token?: string;
         transitionDelayMs: number;
+        timeFactor: number;
+        rateLimits: boolean;
+        retryAfter: boolean;
         verbose: boolean;
     }>();
     const { stateDir: stateDirOption, token } = opts;
@@ -74,6 +96,8 @@ async function main(argv: string[]): Promise<void> {
         stateDir,
         token,
         transitionDelayMs: opts.transitionDelayMs,
+        timeFactor: opts.timeFactor,
+        rateLimits: opts.rateLimits ? { retryAfter: opts.retryAfter } : undefined,
         log: opts.verbose ? (line) => process.stderr.write(`fly-emulator: ${line}\n`) : undefined,
     });
     process.stdout.write(`fly emulator listening on ${emulator.url} (state: ${stateDir})\n`);

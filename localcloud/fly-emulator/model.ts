@@ -12,13 +12,20 @@ import { ApiError, badRequest, isPlainObject } from "./util";
 export interface Reply {
     status: number;
     body?: unknown;
+    /** Extra response headers (e.g. `Retry-After` on a 429). */
+    headers?: Record<string, string>;
 }
 
-/** How the emulator is set up: where its state lives, how fast machines settle, its fault rules. */
+/** How the emulator is set up: where its state lives, how fast machines settle and checks report, its fault rules. */
 export interface CoreOptions {
     stateDir: string;
     /** How long transient states (`starting`, `stopping`, ...) last before they settle. */
     transitionDelayMs: number;
+    /**
+     * Multiplies the health checks' grace periods and intervals (1 = Fly's own timing; the local
+     * cloud runs at 0.05 so a 10 s grace period passes in half a second).
+     */
+    timeFactor: number;
     faults: FaultSet;
 }
 

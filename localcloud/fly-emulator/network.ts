@@ -1,6 +1,9 @@
 /**
  * The Fly emulator's network resources of an app: IP assignments (`/v1/apps/{app}/ip_assignments`)
- * and ACME certificates (`/v1/apps/{app}/certificates`), which turn active after `transitionDelayMs`.
+ * and ACME certificates (`/v1/apps/{app}/certificates`). A certificate stays `pending_validation`
+ * until its hostname's DNS is marked valid (`POST /__emulator/dns`, the emulator's stand-in for the
+ * world's DNS), and turns `active` `transitionDelayMs` after that, as Fly issues one only once
+ * the hostname resolves to the app.
  */
 import { type Model, type Reply, requireObject } from "./model";
 import type { IpAssignment, JsonObject, StoredApp, StoredCertificate, StoredIp } from "./types";
@@ -9,6 +12,11 @@ import { ApiError, badRequest, rfc3339 } from "./util";
 /** The one shared IPv4 address every app's `shared_v4` assignment gets. */
 export const SHARED_V4_ADDRESS = "66.241.124.100";
 const HOSTNAME_RE = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Whether the certificate has been issued: its DNS was marked valid and the issuance delay has passed. */
+function isIssued(c: StoredCertificate): boolean {
+    return c.ready_at_ms !== null && Date.now() >= c.ready_at_ms;
+}
 
 /** `/v1/apps/{app}/ip_assignments` and `/v1/apps/{app}/certificates`. */
 export class Network {
@@ -89,7 +97,7 @@ export class Network {
             hostname,
             created_at: rfc3339(now),
             updated_at: rfc3339(now),
-            ready_at_ms: now + this.model.opts.transitionDelayMs,
+            ready_at_ms: this.dnsValid(hostname) ? now + this.model.opts.transitionDelayMs : null,
         };
         app.certificates.push(cert);
         // The answer describes the certificate as requested (pending); built before the state
@@ -99,25 +107,72 @@ export class Network {
         return { status: 201, body: detail };
     }
 
+    /**
+     * `GET …/{hostname}`, and `POST …/{hostname}/check`, which also reports what the hostname's
+     * DNS holds (`dns_records`) and, while it does not point at the app, why (`validation_errors`).
+     */
     getCertificate(appName: string, hostname: string, check: boolean): Reply {
         const app = this.model.app(appName);
         const cert = this.certificate(app, hostname);
         const detail = this.certificateDetail(app, cert);
         if (check) {
-            const active = Date.now() >= cert.ready_at_ms;
+            const resolves = this.dnsValid(cert.hostname);
             const a = app.ips.filter((ip) => ip.type === "v4" || ip.type === "shared_v4").map((ip) => ip.ip);
             const aaaa = app.ips.filter((ip) => ip.type === "v6").map((ip) => ip.ip);
             detail.dns_records = {
-                a: active ? a : [],
-                aaaa: active ? aaaa : [],
-                cname: active ? [`${app.name}.fly.dev`] : [],
-                resolved_addresses: active ? [...a, ...aaaa] : [],
+                a: resolves ? a : [],
+                aaaa: resolves ? aaaa : [],
+                cname: resolves ? [`${app.name}.fly.dev`] : [],
+                resolved_addresses: resolves ? [...a, ...aaaa] : [],
                 soa: null,
                 acme_challenge_cname: null,
                 ownership_txt: null,
             };
+            if (!resolves) {
+                detail.validation_errors = [
+                    {
+                        message: `${cert.hostname} has no CNAME to ${app.name}.fly.dev and no A/AAAA record with the app's addresses`,
+                        remediation: `create a CNAME record ${cert.hostname} -> ${app.name}.fly.dev (or A/AAAA records with the app's IPs)`,
+                        timestamp: rfc3339(),
+                    },
+                ];
+            }
         }
         return { status: 200, body: detail };
+    }
+
+    /**
+     * Test-only (`POST /__emulator/dns {hostname, valid}`): says whether `hostname` now resolves to
+     * Fly. Marking it valid lets its pending certificates issue after `transitionDelayMs`; marking
+     * it invalid again leaves an issued certificate active (Fly does not revoke one for that).
+     */
+    setDns(rawBody: unknown): Reply {
+        const body = requireObject(rawBody);
+        const hostname = typeof body.hostname === "string" ? body.hostname.trim().toLowerCase() : "";
+        if (!HOSTNAME_RE.test(hostname)) throw badRequest(`invalid hostname ${JSON.stringify(body.hostname)}`);
+        if (body.valid !== undefined && typeof body.valid !== "boolean")
+            throw badRequest("invalid valid: must be a boolean (default true)");
+        const valid = body.valid !== false;
+        const state = this.model.state;
+        const others = (state.dns_valid ?? []).filter((h) => h !== hostname);
+        state.dns_valid = valid ? [...others, hostname] : others;
+        const now = Date.now();
+        const issuing: string[] = [];
+        for (const app of state.apps) {
+            for (const c of app.certificates) {
+                if (valid && c.hostname === hostname && c.ready_at_ms === null) {
+                    c.ready_at_ms = now + this.model.opts.transitionDelayMs;
+                    c.updated_at = rfc3339(now);
+                    issuing.push(app.name);
+                }
+            }
+        }
+        this.model.persist();
+        return { status: 200, body: { hostname, valid, issuing_for_apps: issuing } };
+    }
+
+    private dnsValid(hostname: string): boolean {
+        return (this.model.state.dns_valid ?? []).includes(hostname);
     }
 
     deleteCertificate(appName: string, hostname: string): Reply {
@@ -145,11 +200,11 @@ export class Network {
     }
 
     certificateStatus(c: StoredCertificate): string {
-        return Date.now() >= c.ready_at_ms ? "active" : "pending_validation";
+        return isIssued(c) ? "active" : "pending_validation";
     }
 
     private certificateSummary(c: StoredCertificate): JsonObject {
-        const active = Date.now() >= c.ready_at_ms;
+        const active = isIssued(c);
         return {
             hostname: c.hostname,
             status: this.certificateStatus(c),
@@ -162,13 +217,13 @@ export class Network {
             has_custom_certificate: false,
             has_fly_certificate: active,
             created_at: c.created_at,
-            updated_at: active ? rfc3339(Math.max(c.ready_at_ms, Date.parse(c.updated_at))) : c.updated_at,
+            updated_at: active ? rfc3339(Math.max(c.ready_at_ms ?? 0, Date.parse(c.updated_at))) : c.updated_at,
         };
     }
 
     private certificateDetail(app: StoredApp, c: StoredCertificate): JsonObject {
-        const active = Date.now() >= c.ready_at_ms;
-        const issuedAt = Math.max(c.ready_at_ms, Date.parse(c.created_at));
+        const active = isIssued(c);
+        const issuedAt = Math.max(c.ready_at_ms ?? 0, Date.parse(c.created_at));
         const expiresAt = rfc3339(issuedAt + 90 * 24 * 3600 * 1000);
         const bare = c.hostname.replace(/^\*\./, "");
         return {

@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { ulid } from "ulid";
 import { DEFAULT_REGION, FlyCore, type Reply } from "./emulator";
 import { FaultSet, faultError } from "./faults";
+import { type RateLimitOptions, RateLimiter } from "./ratelimit";
 import { regionsWire } from "./regions";
 import { STATE_FILE_NAME } from "./store";
 import type { FaultRule, Inventory, RequestLogEntry } from "./types";
@@ -42,8 +43,16 @@ export interface FlyEmulatorOptions {
     stateDir: string;
     /** The API token clients must send as `Authorization: Bearer <token>` or `FlyV1 <token>`. */
     token: string;
-    /** How long transient machine states (`starting`, `stopping`, ...) last, and how long a new certificate stays `pending_validation`. @default 100 */
+    /** How long transient machine states (`starting`, `stopping`, ...) last, and how long a certificate takes to issue once its DNS is valid. @default 100 */
     transitionDelayMs?: number;
+    /**
+     * Multiplies the health checks' grace periods and intervals: 1 is Fly's timing (a check reports
+     * its first result a grace period plus an interval after the machine starts); 0.05 makes a
+     * 10 s grace period half a second. @default 1
+     */
+    timeFactor?: number;
+    /** Fly's documented rate limits (429 when exceeded); off when omitted. See `ratelimit.ts`. */
+    rateLimits?: RateLimitOptions;
     /** Receives one line per request (method, path, status, duration) and lifecycle messages. Never bodies. @default no logging */
     log?: (line: string) => void;
 }
@@ -97,6 +106,8 @@ type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
 
 interface Route {
     method: string;
+    /** The pattern it was registered with, e.g. `/v1/apps/:app/machines/:id` (the rate limits' action). */
+    pattern: string;
     segments: string[];
     handler: Handler;
     /** True for `POST /v1/apps/:app/machines`, whose region comes from the body (for region-scoped faults). */
@@ -186,7 +197,16 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
     const log = opts.log ?? ((): void => undefined);
     const expectedToken = sha256(opts.token);
     const faults = new FaultSet();
-    const core = new FlyCore({ stateDir: opts.stateDir, transitionDelayMs: opts.transitionDelayMs ?? 100, faults });
+    const timeFactor = opts.timeFactor ?? 1;
+    if (!(timeFactor > 0 && timeFactor <= 1000))
+        throw new Error(`fly emulator: timeFactor must be above 0 and at most 1000, got ${timeFactor}`);
+    const core = new FlyCore({
+        stateDir: opts.stateDir,
+        transitionDelayMs: opts.transitionDelayMs ?? 100,
+        timeFactor,
+        faults,
+    });
+    const limiter = opts.rateLimits ? new RateLimiter(opts.rateLimits) : undefined;
     let requestLog: RequestLogEntry[] = [];
     const sleeps = new Set<NodeJS.Timeout>();
     const sleep = (ms: number): Promise<void> =>
@@ -207,7 +227,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
         handler: Handler,
         extra: Partial<Route> = {},
     ): void => {
-        table.push({ method, segments: pattern.split("/").filter((s) => s !== ""), handler, ...extra });
+        table.push({ method, pattern, segments: pattern.split("/").filter((s) => s !== ""), handler, ...extra });
     };
     const M = "/v1/apps/:app/machines/:id";
 
@@ -292,6 +312,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
         return { status: 200, body: { ok: true } };
     });
     on(admin, "GET", "/__emulator/inventory", () => ({ status: 200, body: core.inventory() }));
+    on(admin, "POST", "/__emulator/dns", (c) => core.network.setDns(c.body));
     on(admin, "GET", "/__emulator/secret-values/:app", (c) => ({
         status: 200,
         body: core.secrets.secretValues(c.params.app),
@@ -335,6 +356,18 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
         const { route, params } = matched;
         const body = await readBody(req);
 
+        if (isV1 && limiter) {
+            const verdict = limiter.take({ method, route: route.pattern, app: params.app, machine: params.id });
+            if (verdict) {
+                const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+                return {
+                    status: 429,
+                    body: { error: `rate limit exceeded for ${method} ${route.pattern}: try again in ${seconds}s` },
+                    headers: limiter.sendRetryAfter ? { "retry-after": String(seconds) } : undefined,
+                };
+            }
+        }
+
         if (isV1 && faults.hasRequestRules()) {
             let region: string | undefined;
             if (route.createsMachine) {
@@ -349,7 +382,8 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
             if (rule) {
                 log(`fault: ${method} ${pathname} matched ${JSON.stringify(rule)}`);
                 if (rule.delayMs) await sleep(rule.delayMs);
-                if (rule.status !== undefined || rule.error !== undefined) return faultError(rule).toReply();
+                if (rule.status !== undefined || rule.error !== undefined)
+                    return faultError(rule, { createsMachine: route.createsMachine === true }).toReply();
             }
         }
 
@@ -392,7 +426,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
         }
         log(`${method} ${url.pathname} ${reply.status} ${Date.now() - started}ms`);
         if (res.writableEnded || res.destroyed) return;
-        const headers: http.OutgoingHttpHeaders = { "fly-request-id": `${ulid()}-emu` };
+        const headers: http.OutgoingHttpHeaders = { ...reply.headers, "fly-request-id": `${ulid()}-emu` };
         if (reply.body === undefined) {
             res.writeHead(reply.status, headers);
             res.end();

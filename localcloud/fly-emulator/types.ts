@@ -187,6 +187,11 @@ export interface StoredMachine {
     secrets_version: number | null;
     /** The secret values the machine was given at that create/update (test-only view). */
     secret_values: Record<string, string>;
+    /**
+     * Unix milliseconds at which the current instance last reached `started`: its checks report
+     * from a grace period and an interval after that. Absent in older state files (long started).
+     */
+    started_at_ms?: number;
 }
 
 export interface StoredIp extends IpAssignment {
@@ -197,8 +202,11 @@ export interface StoredCertificate {
     hostname: string;
     created_at: string;
     updated_at: string;
-    /** Unix milliseconds at which the certificate turns `active`. */
-    ready_at_ms: number;
+    /**
+     * Unix milliseconds at which the certificate turns `active`; `null` while its DNS is not
+     * valid (it stays `pending_validation`). Set once the hostname's DNS is marked valid.
+     */
+    ready_at_ms: number | null;
 }
 
 export interface StoredApp {
@@ -222,4 +230,9 @@ export interface StoredState {
     format: 1;
     apps: StoredApp[];
     counters: { app_numeric_id: number; v4: number; v6: number; private_v6: number };
+    /**
+     * Hostnames whose DNS records a test has marked as pointing at Fly (`POST /__emulator/dns`):
+     * the emulator resolves nothing, so this stands in for the world's DNS.
+     */
+    dns_valid?: string[];
 }

@@ -39,7 +39,7 @@ const config = (image: string) => ({
 
 beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fly-admin-test-"));
-    fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20 });
+    fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20, timeFactor: 0.002 });
     // A GraphQL URL nobody listens on: a GraphQL call would fail loudly rather than reach Fly.
     client = new Client(TOKEN, { apiUrl: fly.url, graphqlUrl: "http://127.0.0.1:9" });
 });

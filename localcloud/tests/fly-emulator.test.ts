@@ -66,7 +66,7 @@ async function waitFor(app: string, id: string, query: string): Promise<Answer> 
 
 beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fly-emulator-test-"));
-    fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20 });
+    fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20, timeFactor: 0.002 });
 });
 
 afterAll(async () => {
@@ -178,7 +178,9 @@ describe("machines", () => {
             status: 200,
             body: { ok: true, state: "started", version: m.instance_id, event_id: got.body.events[0].id },
         });
-        expect(got.body.checks).toEqual([
+        // A first result comes an interval (15 s x the time factor 0.002 = 30 ms) after the start.
+        await new Promise((r) => setTimeout(r, 60));
+        expect((await call("GET", `/v1/apps/mach/machines/${m.id}`)).body.checks).toEqual([
             { name: "servicecheck-00-http-8080", status: "passing", output: "Success", updated_at: expect.any(String) },
         ]);
 
@@ -710,7 +712,7 @@ describe("IPs and certificates", () => {
         expect((await call("GET", "/v1/apps/net/ip_assignments")).body.ips).toHaveLength(1);
     });
 
-    test("ACME certificate: pending, then active, with the app's CNAME target", async () => {
+    test("ACME certificate: pending while its DNS is not valid, active once it is, with the app's CNAME target", async () => {
         const created = await call("POST", "/v1/apps/net/certificates/acme", { hostname: "Play.Example.com" });
         expect(created.status).toBe(201);
         expect(created.body).toMatchObject({
@@ -723,7 +725,38 @@ describe("IPs and certificates", () => {
             },
         });
         await new Promise((r) => setTimeout(r, 40));
+        // Fly issues nothing until the hostname resolves to the app: still pending, and /check says why.
+        expect((await call("GET", "/v1/apps/net/certificates/play.example.com")).body.status).toBe(
+            "pending_validation",
+        );
+        const checked = await call("POST", "/v1/apps/net/certificates/play.example.com/check");
+        expect(checked.body).toMatchObject({
+            status: "pending_validation",
+            configured: false,
+            dns_records: { cname: [], a: [] },
+            validation_errors: [
+                {
+                    message:
+                        "play.example.com has no CNAME to net.fly.dev and no A/AAAA record with the app's addresses",
+                },
+            ],
+        });
+        expect(await call("POST", "/__emulator/dns", { hostname: "play.example.com", valid: "yes" })).toEqual({
+            status: 400,
+            body: { error: "invalid valid: must be a boolean (default true)" },
+        });
+        expect(await call("POST", "/__emulator/dns", { hostname: "play.example.com" })).toEqual({
+            status: 200,
+            body: { hostname: "play.example.com", valid: true, issuing_for_apps: ["net"] },
+        });
+        await new Promise((r) => setTimeout(r, 40));
         expect((await call("GET", "/v1/apps/net/certificates/play.example.com")).body.status).toBe("active");
+        expect((await call("POST", "/v1/apps/net/certificates/play.example.com/check")).body).toMatchObject({
+            status: "active",
+            configured: true,
+            dns_records: { cname: ["net.fly.dev"], a: ["66.241.124.100"] },
+            validation_errors: [],
+        });
         expect((await call("GET", "/v1/apps/net/certificates")).body).toMatchObject({
             total_count: 1,
             certificates: [{ hostname: "play.example.com", status: "active" }],
@@ -801,6 +834,7 @@ describe("fault injection and request log", () => {
     test("checks fault makes a region's started machines critical", async () => {
         const m = (await createMachine("flt", { region: "lhr" })).body;
         await waitFor("flt", m.id, "state=started");
+        await new Promise((r) => setTimeout(r, 60));
         fly.addFaults([{ checks: "critical", region: "lhr" }]);
         expect((await call("GET", `/v1/apps/flt/machines/${m.id}`)).body.checks[0].status).toBe("critical");
         fly.clearFaults();
@@ -839,7 +873,7 @@ describe("persistence", () => {
         expect(fs.statSync(fly.stateFile).mode & 0o777).toBe(0o600);
 
         await fly.stop();
-        fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20 });
+        fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20, timeFactor: 0.002 });
         expect(fly.inventory()).toEqual(before);
         expect(fly.secretValues("persist").values).toEqual({ TOKEN_SECRET: "s3cr3t" });
         expect((await call("GET", `/v1/apps/persist/machines/${m.id}`)).body).toMatchObject({
@@ -857,9 +891,162 @@ describe("persistence", () => {
         const state = JSON.parse(fs.readFileSync(fly.stateFile, "utf8"));
         for (const app of state.apps) for (const machine of app.machines) delete machine.versions;
         fs.writeFileSync(fly.stateFile, JSON.stringify(state));
-        fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20 });
+        fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20, timeFactor: 0.002 });
         expect((await call("GET", `/v1/apps/persist/machines/${m.id}/versions`)).body).toEqual([
             { version: m.instance_id, user_config: m.config },
         ]);
+    });
+});
+
+describe("checks follow Fly's timing", () => {
+    let slow: FlyEmulator;
+    let slowDir: string;
+    const at = (urlPath: string, init: RequestInit = {}) =>
+        fetch(`${slow.url}${urlPath}`, { ...init, headers: { ...AUTH, "content-type": "application/json" } });
+
+    beforeAll(async () => {
+        slowDir = fs.mkdtempSync(path.join(os.tmpdir(), "fly-emulator-checks-"));
+        // 0.05: a 2 s grace period and a 1 s interval give a first result 150 ms after the start.
+        slow = await startFlyEmulator({ port: 0, stateDir: slowDir, token: TOKEN, transitionDelayMs: 20, timeFactor: 0.05 });
+        await at("/v1/apps", { method: "POST", body: JSON.stringify({ app_name: "timing", org_slug: "personal" }) });
+    });
+    afterAll(async () => {
+        await slow.stop();
+        fs.rmSync(slowDir, { recursive: true, force: true });
+    });
+
+    test("no result during the grace period and the first interval, then passing; a failing check reports critical", async () => {
+        const config = machineConfig(undefined, {
+            services: [
+                {
+                    protocol: "tcp",
+                    internal_port: 8080,
+                    checks: [{ type: "http", interval: "1s", timeout: "500ms", grace_period: "2s", path: "/healthz" }],
+                },
+            ],
+            checks: { ready: { type: "http", port: 8080, path: "/readyz", interval: "1s", grace_period: "2s" } },
+        });
+        const m = await (await at("/v1/apps/timing/machines", { method: "POST", body: JSON.stringify({ region: "iad", config }) })).json();
+        await at(`/v1/apps/timing/machines/${m.id}/wait?state=started`);
+        const early = await (await at(`/v1/apps/timing/machines/${m.id}`)).json();
+        expect(early.state).toBe("started");
+        expect(early.checks).toBeUndefined();
+
+        await new Promise((r) => setTimeout(r, 250));
+        const later = await (await at(`/v1/apps/timing/machines/${m.id}`)).json();
+        expect(later.checks.map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
+            ["servicecheck-00-http-8080", "passing"],
+            ["ready", "passing"],
+        ]);
+        slow.addFaults([{ checks: "critical", app: "timing" }]);
+        const sick = await (await at(`/v1/apps/timing/machines/${m.id}`)).json();
+        expect(sick.checks.map((c: { status: string }) => c.status)).toEqual(["critical", "critical"]);
+        slow.clearFaults();
+    });
+
+    test("an update starts the clock again: the new instance has no results until its grace period has passed", async () => {
+        const config = machineConfig(undefined, {
+            services: [{ protocol: "tcp", internal_port: 8080, checks: [{ type: "tcp", interval: "1s", grace_period: "2s" }] }],
+        });
+        const m = await (await at("/v1/apps/timing/machines", { method: "POST", body: JSON.stringify({ region: "iad", config }) })).json();
+        await at(`/v1/apps/timing/machines/${m.id}/wait?state=started`);
+        await new Promise((r) => setTimeout(r, 250));
+        expect((await (await at(`/v1/apps/timing/machines/${m.id}`)).json()).checks).toHaveLength(1);
+        const updated = await (
+            await at(`/v1/apps/timing/machines/${m.id}`, { method: "POST", body: JSON.stringify({ config: { ...config, env: { V: "2" } } }) })
+        ).json();
+        await at(`/v1/apps/timing/machines/${m.id}/wait?state=started&version=${updated.instance_id}`);
+        expect((await (await at(`/v1/apps/timing/machines/${m.id}`)).json()).checks).toBeUndefined();
+    });
+});
+
+describe("capacity refusals have Fly's shapes", () => {
+    beforeAll(() => createApp("cap"));
+
+    test("a create is refused region-wide with status insufficient_capacity; an update with a bare 409 and flyd's text", async () => {
+        const m = (await createMachine("cap", { region: "fra" })).body;
+        await waitFor("cap", m.id, "state=started");
+        fly.addFaults([{ app: "cap", method: "POST", region: "fra", error: "insufficient_capacity" }]);
+        const create = await createMachine("cap", { region: "fra" });
+        expect(create).toEqual({
+            status: 412,
+            body: {
+                error: "insufficient resources available to fulfill request: could not reserve resource for machine: insufficient memory available to fulfill request",
+                status: "insufficient_capacity",
+            },
+        });
+        const update = await call("POST", `/v1/apps/cap/machines/${m.id}`, { config: machineConfig("registry.fly.io/fpsgame-api:v2") });
+        expect(update).toEqual({
+            status: 409,
+            body: { error: "aborted: could not reserve resource for machine: insufficient memory available to fulfill request" },
+        });
+        // Refused before it was handled: the machine still runs its old config.
+        expect((await call("GET", `/v1/apps/cap/machines/${m.id}`)).body.config.image).toBe("registry.fly.io/fpsgame-api:v1");
+    });
+});
+
+describe("rate limits", () => {
+    let limited: FlyEmulator;
+    let limitedDir: string;
+
+    async function start(retryAfter: boolean): Promise<void> {
+        limitedDir = fs.mkdtempSync(path.join(os.tmpdir(), "fly-emulator-rate-"));
+        limited = await startFlyEmulator({
+            port: 0,
+            stateDir: limitedDir,
+            token: TOKEN,
+            transitionDelayMs: 20,
+            timeFactor: 0.002,
+            rateLimits: { retryAfter },
+        });
+    }
+    afterEach(async () => {
+        await limited.stop();
+        fs.rmSync(limitedDir, { recursive: true, force: true });
+    });
+    const post = (urlPath: string, body: unknown) =>
+        fetch(`${limited.url}${urlPath}`, {
+            method: "POST",
+            headers: { ...AUTH, "content-type": "application/json" },
+            body: JSON.stringify(body),
+        });
+
+    test("creates: a burst of 3 per app, then 429 with Retry-After; other apps are counted apart; a second later one more", async () => {
+        await start(true);
+        for (const app of ["rl-a", "rl-b"]) await post("/v1/apps", { app_name: app, org_slug: "personal" });
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i++) {
+            const res = await post("/v1/apps/rl-a/machines", { region: "iad", config: machineConfig() });
+            statuses.push(res.status);
+            if (res.status === 429) {
+                expect(res.headers.get("retry-after")).toBe("1");
+                expect(await res.json()).toEqual({
+                    error: "rate limit exceeded for POST /v1/apps/:app/machines: try again in 1s",
+                });
+            }
+        }
+        expect(statuses).toEqual([200, 200, 200, 429]);
+        expect((await post("/v1/apps/rl-b/machines", { region: "iad", config: machineConfig() })).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 1050));
+        expect((await post("/v1/apps/rl-a/machines", { region: "iad", config: machineConfig() })).status).toBe(200);
+        expect(limited.requests().filter((r) => r.status === 429)).toHaveLength(1);
+    });
+
+    test("Get Machine allows a burst of 10; without retryAfter a 429 carries no Retry-After; admin endpoints are never limited", async () => {
+        await start(false);
+        await post("/v1/apps", { app_name: "rl-get", org_slug: "personal" });
+        const m = await (await post("/v1/apps/rl-get/machines", { region: "iad", config: machineConfig() })).json();
+        const statuses: number[] = [];
+        let last: Response | undefined;
+        for (let i = 0; i < 11; i++) {
+            last = await fetch(`${limited.url}/v1/apps/rl-get/machines/${m.id}`, { headers: AUTH });
+            statuses.push(last.status);
+        }
+        expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+        expect(statuses[10]).toBe(429);
+        expect(last!.headers.get("retry-after")).toBeNull();
+        for (let i = 0; i < 20; i++) {
+            expect((await fetch(`${limited.url}/__emulator/inventory`, { headers: AUTH })).status).toBe(200);
+        }
     });
 });
