@@ -104,9 +104,17 @@ export class Certificate extends pulumi.CustomResource {
     declare public readonly app: pulumi.Output<string>;
     declare public readonly hostname: pulumi.Output<string>;
     declare public readonly status: pulumi.Output<string>;
+    declare public readonly configured: pulumi.Output<boolean>;
     declare public readonly cnameTarget: pulumi.Output<string>;
+    /** The DNS records to create while the certificate is pending (`CNAME <host> -> <app>.fly.dev`, ...). */
+    declare public readonly dnsRecords: pulumi.Output<string[]>;
 
     constructor(name: string, args: Inputs<CertificateInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(FlyTypes.Certificate, name, { ...args, status: undefined, cnameTarget: undefined }, withVersion(opts));
+        super(
+            FlyTypes.Certificate,
+            name,
+            { ...args, status: undefined, configured: undefined, cnameTarget: undefined, dnsRecords: undefined },
+            withVersion(opts),
+        );
     }
 }

@@ -155,7 +155,15 @@ export interface CertificateInputs {
     hostname: string;
 }
 export interface CertificateOutputs extends CertificateInputs {
+    /** Fly's status: `pending_validation` until the hostname's DNS points at the app, then `active`. */
     status: string;
+    /** True once Fly sees the hostname's DNS pointing at the app. */
+    configured: boolean;
     /** The CNAME target the hostname must point at, e.g. `fpsgame-api.fly.dev`. */
     cnameTarget: string;
+    /**
+     * The DNS records to create for the certificate to issue, one per line as an operator types
+     * them into a DNS provider: `CNAME api.example.com -> fpsgame-api.fly.dev`.
+     */
+    dnsRecords: string[];
 }

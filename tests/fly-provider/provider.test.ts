@@ -103,7 +103,7 @@ let secretsOuts: Props;
 
 beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fly-provider-test-"));
-    fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20 });
+    fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20, timeFactor: 0.002 });
     process.env.FLY_API_TOKEN = TOKEN;
     process.env.FLY_API_URL = fly.url;
     provider = newProvider();
@@ -384,7 +384,7 @@ describe("Fly provider against the emulator", () => {
             }),
         ).rejects.toThrow(
             new RegExp(
-                `^Fly: machine "${APP}-iad-1" \\(${m.id}\\) in app "${APP}" did not pass its health checks within 1s: servicecheck-00-http-8080 is critical`,
+                `^Fly: machine "${APP}-iad-1" \\(${m.id}\\) in app "${APP}" did not pass its health checks within 1s: 0/1 passing; servicecheck-00-http-8080 critical`,
             ),
         );
         expect(liveMachines().find((x) => x.id === m.id)!.image).toBe("registry.fly.io/fpsgame-api:bad");
@@ -412,7 +412,7 @@ describe("Fly provider against the emulator", () => {
         expect(liveMachines().filter((x) => x.name === `${APP}-iad-4`)).toEqual([]);
     });
 
-    test("insufficient_capacity fails the create with a clear message and leaves no machine", async () => {
+    test("insufficient_capacity that outlasts the retries fails the create naming the region and what to do, and leaves no machine", async () => {
         fly.resetRequests();
         fly.addFaults([
             {
@@ -425,11 +425,31 @@ describe("Fly provider against the emulator", () => {
         ]);
         await expect(create(FlyTypes.Machine, "api-syd-1", machineInputs("syd", 1))).rejects.toThrow(
             new Error(
-                `Fly API: create machine "${APP}-syd-1" in app "${APP}" failed: 412 insufficient_capacity: no capacity in syd`,
+                `Fly: region "syd" has no capacity for machine "${APP}-syd-1" in app "${APP}" (shared-cpu-1x, 512 MB), refused 3 time(s) ` +
+                    `(Fly API: create machine "${APP}-syd-1" in app "${APP}" failed: 412 insufficient_capacity: no capacity in syd); ` +
+                    `nothing was created for it. To go on: run the up again later, or move this region's machines to another region in api.regions, or choose a smaller api.vm.`,
             ),
         );
         expect(liveMachines().filter((m) => m.region === "syd")).toEqual([]);
-        expect(fly.requests().filter((r) => r.method === "POST" && r.path.endsWith("/machines"))).toHaveLength(1);
+        // The first try and CAPACITY_RETRIES more, never taken for a name clash.
+        expect(fly.requests().filter((r) => r.method === "POST" && r.path.endsWith("/machines"))).toHaveLength(3);
+    });
+
+    test("a capacity refusal of an update (409 with flyd's text) is retried, not taken for a lease or a name clash", async () => {
+        const m = machines.get("api-iad-2")!;
+        fly.resetRequests();
+        fly.addFaults([
+            { method: "POST", path: `/machines/${m.id}$`, app: APP, error: "insufficient_capacity", times: 1 },
+        ]);
+        const updated = await update(FlyTypes.Machine, "api-iad-2", m.id, m.outs, {
+            ...(m.outs as object),
+            env: { NODE_ENV: "production", CAPACITY: "retried" },
+        });
+        machines.set("api-iad-2", { id: m.id, outs: updated.outs });
+        const updates = fly.requests().filter((r) => r.method === "POST" && r.path.endsWith(`/machines/${m.id}`));
+        expect(updates.map((r) => r.status)).toEqual([409, 200]);
+        expect(liveMachines().find((x) => x.id === m.id)!.config.env).toMatchObject({ CAPACITY: "retried" });
+        expect(seen.some((l) => l.startsWith(`no capacity in region "iad" for the update of machine "${APP}-iad-2"`))).toBe(true);
     });
 
     test("a machine whose checks never pass is destroyed; the retried create then converges", async () => {
@@ -438,7 +458,7 @@ describe("Fly provider against the emulator", () => {
         await expect(create(FlyTypes.Machine, "api-ams-1", inputs)).rejects.toThrow(
             new RegExp(
                 `^Fly: machine "${APP}-ams-1" \\([0-9a-f]+\\) in app "${APP}" did not pass its health checks within 1s: ` +
-                    `servicecheck-00-http-8080 is critical \\(check reports critical \\(injected by the fly emulator\\)\\); ` +
+                    `0/1 passing; servicecheck-00-http-8080 critical \\(check reports critical \\(injected by the fly emulator\\)\\); ` +
                     `the machine was destroyed, so the failed create left nothing behind$`,
             ),
         );
@@ -492,9 +512,39 @@ describe("Fly provider against the emulator", () => {
         expect(ip.outs).toEqual({ app: APP, type: "v6", address: ip.id });
         expect(inventoryApp()!.ips.map((x) => x.ip)).toEqual([ip.id]);
         const cert = await create(FlyTypes.Certificate, "cert", { app: APP, hostname: "play.fpsgame.example" });
-        expect(cert.outs).toMatchObject({ app: APP, hostname: "play.fpsgame.example", cnameTarget: `${APP}.fly.dev` });
+        // Pending is not a failure: the create succeeds and says which DNS records to create.
+        expect(cert.outs).toEqual({
+            app: APP,
+            hostname: "play.fpsgame.example",
+            status: "pending_validation",
+            configured: false,
+            cnameTarget: `${APP}.fly.dev`,
+            dnsRecords: [
+                `CNAME play.fpsgame.example -> ${APP}.fly.dev`,
+                `(or instead of the CNAME: AAAA play.fpsgame.example -> ${ip.id})`,
+                expect.stringMatching(/^CNAME _acme-challenge\.play\.fpsgame\.example -> play\.fpsgame\.example\.\w+\.flydns\.net$/),
+            ],
+        });
+        expect(
+            seen.some((l) =>
+                l.startsWith(
+                    `certificate for "play.fpsgame.example" in app "${APP}" is pending_validation: Fly issues it once these DNS records exist: CNAME play.fpsgame.example -> ${APP}.fly.dev;`,
+                ),
+            ),
+        ).toBe(true);
+        const pending = await provider.read(cert.id, urn(FlyTypes.Certificate, "cert"), cert.outs);
+        expect(pending.props).toMatchObject({ status: "pending_validation" });
+
+        // Once the hostname points at the app, Fly issues it, and a refresh (read) records it active.
+        await fetch(`${fly.url}/__emulator/dns`, {
+            method: "POST",
+            headers: { Authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+            body: JSON.stringify({ hostname: "play.fpsgame.example" }),
+        });
+        await new Promise((r) => setTimeout(r, 60));
         const readCert = await provider.read(cert.id, urn(FlyTypes.Certificate, "cert"), cert.outs);
         expect(readCert.id).toBe("play.fpsgame.example");
+        expect(readCert.props).toMatchObject({ status: "active", configured: true, dnsRecords: [] });
 
         await provider.delete(ip.id, urn(FlyTypes.IpAddress, "v6"), ip.outs);
         await provider.delete(cert.id, urn(FlyTypes.Certificate, "cert"), cert.outs);

@@ -22,7 +22,7 @@ describe("FlyClient.waitMachine against the emulator", () => {
 
     beforeAll(async () => {
         stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fly-wait-test-"));
-        fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20 });
+        fly = await startFlyEmulator({ port: 0, stateDir, token: TOKEN, transitionDelayMs: 20, timeFactor: 0.002 });
         process.env.FLY_API_TOKEN = TOKEN;
         process.env.FLY_API_URL = fly.url;
         await client.createApp({ app_name: APP, org_slug: "personal" });

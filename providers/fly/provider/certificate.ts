@@ -1,8 +1,14 @@
 /**
  * `fly:index:Certificate`: an ACME certificate for a custom hostname, through
- * `POST /v1/apps/{app}/certificates/acme` and `DELETE /v1/apps/{app}/certificates/{hostname}`.
- * Changing `app` or `hostname` replaces it; a hostname can hold one certificate, so when
- * only the app changes the old certificate is deleted first.
+ * `POST /v1/apps/{app}/certificates/acme`, `POST …/{hostname}/check` and
+ * `DELETE /v1/apps/{app}/certificates/{hostname}`. Changing `app` or `hostname` replaces it; a
+ * hostname can hold one certificate, so when only the app changes the old certificate is
+ * deleted first.
+ *
+ * Fly issues the certificate only once the hostname's DNS points at the app, which no API call
+ * can do; so a pending certificate is not a failure: the create succeeds with `status`
+ * `pending_validation`, logs the DNS records to create, and keeps them in `dnsRecords`. A later
+ * `refresh` (or `up --refresh`) reads `active` once Fly has issued it.
  */
 import { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
 import { CertificateInputs, CertificateOutputs } from "../types";
@@ -39,12 +45,63 @@ function certInputs(raw: unknown): CertificateInputs {
     return { app: String(o.app ?? ""), hostname: String(o.hostname ?? "") };
 }
 
+/** The records Fly asks for (`dns_requirements`), one line each: `CNAME <host> -> <target>`. */
+export function dnsRecordLines(inputs: CertificateInputs, cert: FlyCertificate): string[] {
+    const req = cert.dns_requirements ?? {};
+    const cname = typeof req.cname === "string" && req.cname !== "" ? req.cname : `${inputs.app}.fly.dev`;
+    const lines = [`CNAME ${inputs.hostname} -> ${cname}`];
+    const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+    const a = strings(req.a);
+    const aaaa = strings(req.aaaa);
+    if (a.length || aaaa.length) {
+        lines.push(
+            `(or instead of the CNAME: ${[...a.map((x) => `A ${inputs.hostname} -> ${x}`), ...aaaa.map((x) => `AAAA ${inputs.hostname} -> ${x}`)].join(", ")})`,
+        );
+    }
+    const challenge = req.acme_challenge as { name?: unknown; target?: unknown } | undefined;
+    if (challenge && typeof challenge.name === "string" && typeof challenge.target === "string") {
+        lines.push(`CNAME ${challenge.name} -> ${challenge.target}`);
+    }
+    return lines;
+}
+
 function outputs(inputs: CertificateInputs, cert: FlyCertificate): CertificateOutputs {
+    const status = cert.status ?? "pending_validation";
     return {
         ...inputs,
-        status: cert.status ?? "pending_validation",
+        status,
+        configured: cert.configured === true,
         cnameTarget: cert.dns_requirements?.cname ?? `${inputs.app}.fly.dev`,
+        dnsRecords: status === "active" ? [] : dnsRecordLines(inputs, cert),
     };
+}
+
+/** Says, once per create or refresh, what a pending certificate waits for. */
+function reportPending(ctx: ProviderContext, inputs: CertificateInputs, cert: FlyCertificate): void {
+    if ((cert.status ?? "pending_validation") === "active") {
+        return;
+    }
+    const why = (cert.validation_errors as { message?: unknown }[] | undefined)
+        ?.map((v) => (typeof v.message === "string" ? v.message : ""))
+        .filter((m) => m !== "");
+    ctx.log(
+        `certificate for "${inputs.hostname}" in app "${inputs.app}" is ${cert.status ?? "pending_validation"}: ` +
+            `Fly issues it once these DNS records exist: ${dnsRecordLines(inputs, cert).join("; ")}` +
+            `${why?.length ? ` (Fly's check: ${why.join("; ")})` : ""}. Then run a refresh (npm run up -- --refresh) to record it active.`,
+    );
+}
+
+/** `POST …/check` (Fly re-validates the DNS); falls back to the plain read if the check fails. */
+async function checkedCertificate(ctx: ProviderContext, app: string, hostname: string): Promise<FlyCertificate> {
+    try {
+        return await ctx.client.checkCertificate(app, hostname);
+    } catch (e) {
+        if (isNotFound(e)) {
+            throw e;
+        }
+        ctx.log(`checking the DNS of certificate "${hostname}" failed (${(e as Error).message}); reading it instead`);
+        return ctx.client.getCertificate(app, hostname);
+    }
 }
 
 async function createCertificate(ctx: ProviderContext, raw: unknown): Promise<CreateResult> {
@@ -62,6 +119,10 @@ async function createCertificate(ctx: ProviderContext, raw: unknown): Promise<Cr
         });
         ctx.log(`adopting existing certificate for "${i.hostname}" in app "${i.app}"`);
     }
+    if (cert.status !== "active") {
+        cert = await checkedCertificate(ctx, i.app, i.hostname);
+    }
+    reportPending(ctx, i, cert);
     return { id: i.hostname, outs: outputs(i, cert) };
 }
 
@@ -70,12 +131,16 @@ async function readCertificate(ctx: ProviderContext, id: string, props: unknown)
     let cert: FlyCertificate;
     try {
         cert = await ctx.client.getCertificate(i.app, id);
+        if (cert.status !== "active") {
+            cert = await checkedCertificate(ctx, i.app, id);
+        }
     } catch (e) {
         if (isNotFound(e)) {
             return { id: "", props: {} };
         }
         throw e;
     }
+    reportPending(ctx, i, cert);
     return { id, props: outputs(i, cert), inputs: { ...i } };
 }
 
@@ -85,7 +150,12 @@ async function updateCertificate(
     olds: unknown,
     news: unknown,
 ): Promise<UpdateResult> {
-    return { outs: compact({ ...pick(news, CERT_INPUT_KEYS), ...pick(olds, ["status", "cnameTarget"]) }) };
+    return {
+        outs: compact({
+            ...pick(news, CERT_INPUT_KEYS),
+            ...pick(olds, ["status", "configured", "cnameTarget", "dnsRecords"]),
+        }),
+    };
 }
 
 async function deleteCertificate(ctx: ProviderContext, id: string, props: unknown): Promise<void> {

@@ -5,14 +5,17 @@
  *   are read from the environment on every request; nothing caches them, and no error or
  *   output carries the token.
  * - Idempotent requests (GET, DELETE, full-config updates, bulk secret sets) are retried on
- *   network errors, timeouts, 5xx and 429 with exponential backoff. Other POSTs (creates,
- *   leases, IP allocations) are retried only on 429 or a refused connection, when the request
- *   cannot have been processed: creates are made safe to retry by name in `machine/crud.ts`.
+ *   network errors, timeouts and 5xx with exponential backoff. Other POSTs (creates, leases, IP
+ *   allocations) are retried only when the request cannot have been processed (429, a refused
+ *   connection): creates are made safe to retry by name in `machine/crud.ts`.
+ * - A 429 (Fly's rate limits: 1 request per second per action and machine or app, burst 3) is
+ *   retried for about a minute, each wait the longer of the backoff (capped at 8 s) and
+ *   `Retry-After` when sent (Fly documents none, so the backoff is what counts there).
  * - Every failure becomes a {@link FlyApiError} whose message names the operation, the app,
  *   the machine, the HTTP status and Fly's own `status`/`error`.
  */
 import axios, { AxiosError, AxiosInstance, AxiosRequestConfig, Method } from "axios";
-import axiosRetry from "axios-retry";
+import axiosRetry, { retryAfter } from "axios-retry";
 
 export const DEFAULT_FLY_API_URL = "https://api.machines.dev";
 
@@ -85,6 +88,29 @@ export class FlyApiError extends Error {
         this.flyStatus = detail.flyStatus;
         this.flyError = detail.flyError;
     }
+}
+
+/**
+ * A refusal for lack of capacity, as Fly sends it (the checks of fly-go's superfly/fly-go#306):
+ * `status` `insufficient_capacity` or `volume_placement_capacity` (a create), a 409 with flyd's
+ * text when the host cannot re-reserve a machine's resources (an update or start, which carries
+ * no `status`), or a 403 for an organization's regional quota. Never a name clash or a lease.
+ */
+export function isCapacityError(e: unknown): e is FlyApiError {
+    if (!(e instanceof FlyApiError)) return false;
+    if (e.flyStatus === "insufficient_capacity" || e.flyStatus === "volume_placement_capacity") return true;
+    const text = e.flyError ?? "";
+    if (e.status === 409) {
+        return /could not reserve resource|insufficient (memory|cpu|resources)|deploys to this host are temporarily disabled/i.test(
+            text,
+        );
+    }
+    return e.status === 403 && /over the allowed quota/i.test(text);
+}
+
+/** Another client holds the machine's lease (409 `lease currently held by`, the text flyctl matches). */
+export function isLeaseHeld(e: unknown): boolean {
+    return e instanceof FlyApiError && e.status === 409 && /lease currently held by/i.test(e.flyError ?? "");
 }
 
 export function isNotFound(e: unknown): boolean {
@@ -221,11 +247,18 @@ export interface FlyCertificate {
 export interface FlyClientOptions {
     /** Per-request timeout for ordinary requests. Default 30 000 ms. */
     requestTimeoutMs?: number;
-    /** Retries after the first attempt. Default 4. */
+    /** Retries after the first attempt, for network errors and 5xx. Default 4. */
     retries?: number;
-    /** The first retry delay; it doubles each time (plus up to 20% jitter). Default 500 ms. */
+    /** Retries of a rate-limited request (429). Default 10: about a minute with the default delays. */
+    rateLimitRetries?: number;
+    /** The first retry delay; it doubles each time (plus up to 20% jitter), up to 8 s. Default 500 ms. */
     retryBaseDelayMs?: number;
+    /** Receives a line for each retry (operation, status, delay); never a header or a body. */
+    log?: (message: string) => void;
 }
+
+/** The longest backoff between two retries (a `Retry-After` may ask for more). */
+const MAX_RETRY_DELAY_MS = 8_000;
 
 /** Whether a request may be repeated after a failure that Fly might have processed. */
 type RetryPolicy = "idempotent" | "unprocessed-only";
@@ -287,20 +320,42 @@ function retryIdempotent(e: AxiosError): boolean {
     return status >= 500;
 }
 
+/** How many times axios-retry has retried this request so far. */
+function retriesSoFar(e: AxiosError): number {
+    const state = (e.config as { "axios-retry"?: { retryCount?: number } } | undefined)?.["axios-retry"];
+    return state?.retryCount ?? 0;
+}
+
 export class FlyClient {
     private readonly http: AxiosInstance;
     private readonly timeoutMs: number;
 
+    private readonly retries: number;
+    private readonly rateLimitRetries: number;
+
     constructor(opts: FlyClientOptions = {}) {
         this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
+        this.retries = opts.retries ?? 4;
+        this.rateLimitRetries = opts.rateLimitRetries ?? 10;
         const baseDelay = opts.retryBaseDelayMs ?? 500;
+        const log = opts.log;
         // No baseURL and no headers here: both are read from the environment per request.
         this.http = axios.create({ maxRedirects: 0 });
         axiosRetry(this.http, {
-            retries: opts.retries ?? 4,
+            // The larger budget; each request's retryCondition applies the one that fits its error.
+            retries: Math.max(this.retries, this.rateLimitRetries),
             shouldResetTimeout: true,
-            retryDelay: (n, e) => axiosRetry.exponentialDelay(n - 1, e, baseDelay),
+            retryDelay: (n, e) => {
+                const backoff = Math.min(MAX_RETRY_DELAY_MS, baseDelay * 2 ** (n - 1));
+                return Math.max(backoff + Math.random() * 0.2 * backoff, retryAfter(e));
+            },
             retryCondition: retryIdempotent,
+            onRetry: (n, e, config) => {
+                const status = e.response?.status;
+                const what = `${String(config.method ?? "").toUpperCase()} ${new URL(String(config.url)).pathname}`;
+                const why = status === 429 ? "rate limited by Fly (429)" : status ? `HTTP ${status}` : (e.code ?? e.message);
+                log?.(`${what}: ${why}; retry ${n}`);
+            },
         });
     }
 
@@ -320,7 +375,13 @@ export class FlyClient {
             data: spec.body,
             headers,
             timeout: spec.timeoutMs ?? this.timeoutMs,
-            "axios-retry": { retryCondition: spec.retry === "idempotent" ? retryIdempotent : retryUnprocessed },
+            "axios-retry": {
+                retryCondition: (e: AxiosError) => {
+                    const budget = e.response?.status === 429 ? this.rateLimitRetries : this.retries;
+                    const retryable = spec.retry === "idempotent" ? retryIdempotent : retryUnprocessed;
+                    return retriesSoFar(e) < budget && retryable(e);
+                },
+            },
         };
         try {
             const res = await this.http.request<T>(config);
@@ -520,6 +581,18 @@ export class FlyClient {
         return this.request(
             { action: "get certificate", app, subject: hostname },
             { method: "GET", path: `/apps/${enc(app)}/certificates/${enc(hostname)}`, retry: "idempotent" },
+        );
+    }
+
+    /** `POST …/{hostname}/check`: Fly re-validates the hostname's DNS and answers the certificate with `dns_records`. */
+    checkCertificate(app: string, hostname: string): Promise<FlyCertificate> {
+        return this.request(
+            { action: "check certificate", app, subject: hostname },
+            {
+                method: "POST",
+                path: `/apps/${enc(app)}/certificates/${enc(hostname)}/check`,
+                retry: "idempotent",
+            },
         );
     }
 

@@ -39,10 +39,11 @@ export interface FlyProviderOptions extends FlyClientOptions {
 /** The Fly provider: one module per resource type (`providers/plugin.ts`), one client per process. */
 export class FlyProvider extends ResourceProvider<ProviderContext> {
     constructor(opts: FlyProviderOptions = {}) {
+        const log = opts.log ?? ((m: string) => process.stderr.write(`fly: ${m}\n`));
         const ctx: ProviderContext = {
-            client: new FlyClient(opts),
+            client: new FlyClient({ ...opts, log }),
             pollIntervalMs: opts.pollIntervalMs ?? 1000,
-            log: opts.log ?? ((m) => process.stderr.write(`fly: ${m}\n`)),
+            log,
         };
         super({ version: FLY_PROVIDER_VERSION, displayName: "fly provider", modules: MODULES, context: () => ctx });
     }

@@ -1,7 +1,7 @@
 /** The diff and the operations (create, read, update, delete) of `fly:index:Machine`. */
 import { CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
 import { MachineInputs } from "../../types";
-import { FlyApiError, FlyMachine, FlyMachineConfig, isNotFound, isTransient } from "../client";
+import { FlyApiError, FlyMachine, FlyMachineConfig, isCapacityError, isNotFound, isTransient } from "../client";
 import { asObject, compact, diffInputs, diffResult, pick, ProviderContext, sleep } from "../common";
 import { deepEqual, isObject, JsonObject } from "../values";
 import { DEFAULT_WAIT_TIMEOUT_SECONDS, expectedCheckCount, waitHealthy } from "./wait";
@@ -34,6 +34,65 @@ async function findByName(ctx: ProviderContext, app: string, name: string): Prom
     return all.find((m) => m.name === name && LIVE(m));
 }
 
+/** How many times a capacity refusal is tried again before the operation fails (Fly's capacity often frees up within seconds). */
+export const CAPACITY_RETRIES = 2;
+
+/** `shared-cpu-1x, 512 MB`: the guest, as a capacity message names it. */
+function guestLabel(config: FlyMachineConfig): string {
+    const g = config.guest;
+    return g ? `${g.cpu_kind}-cpu-${g.cpus}x, ${g.memory_mb} MB` : "its guest size";
+}
+
+/**
+ * The error for a capacity refusal that outlasted the retries: which machine, which region,
+ * what Fly said, and what the operator can do.
+ */
+export function capacityError(
+    op: "create" | "update",
+    m: MachineInputs,
+    config: FlyMachineConfig,
+    e: FlyApiError,
+    attempts: number,
+): Error {
+    const done =
+        op === "create"
+            ? "nothing was created for it"
+            : "the machine keeps its previous config and keeps serving; the rollout stops here";
+    return new Error(
+        `Fly: region "${m.region}" has no capacity for machine "${m.name}" in app "${m.app}" (${guestLabel(config)}), ` +
+            `refused ${attempts} time(s) (${e.message}); ${done}. ` +
+            `To go on: run the up again later, or move this region's machines to another region in api.regions, ` +
+            `or choose a smaller api.vm.`,
+    );
+}
+
+/** Runs `attempt`, trying again after a capacity refusal, up to CAPACITY_RETRIES times, with a growing pause. */
+async function withCapacityRetries<T>(
+    ctx: ProviderContext,
+    op: "create" | "update",
+    m: MachineInputs,
+    config: FlyMachineConfig,
+    attempt: () => Promise<T>,
+): Promise<T> {
+    for (let n = 1; ; n++) {
+        try {
+            return await attempt();
+        } catch (e) {
+            if (!isCapacityError(e)) {
+                throw e;
+            }
+            if (n > CAPACITY_RETRIES) {
+                throw capacityError(op, m, config, e, n);
+            }
+            const pause = ctx.pollIntervalMs * 2 ** n;
+            ctx.log(
+                `no capacity in region "${m.region}" for the ${op} of machine "${m.name}" (${e.flyError ?? e.message}); trying again in ${pause / 1000}s`,
+            );
+            await sleep(pause);
+        }
+    }
+}
+
 /**
  * POSTs the machine. A transient failure (network, 5xx) may still have created it, so
  * before each retry the app is listed: a machine of this name means the create went
@@ -43,14 +102,17 @@ async function createByName(ctx: ProviderContext, m: MachineInputs, config: FlyM
     const maxAttempts = 4;
     for (let attempt = 1; ; attempt++) {
         try {
-            return await ctx.client.createMachine(m.app, {
-                name: m.name,
-                region: m.region,
-                config,
-                min_secrets_version: m.minSecretsVersion,
-            });
+            return await withCapacityRetries(ctx, "create", m, config, () =>
+                ctx.client.createMachine(m.app, {
+                    name: m.name,
+                    region: m.region,
+                    config,
+                    min_secrets_version: m.minSecretsVersion,
+                }),
+            );
         } catch (e) {
-            // A name conflict on a retry: the earlier attempt did create the machine.
+            // A name conflict on a retry: the earlier attempt did create the machine. (A capacity
+            // refusal never gets here: withCapacityRetries turned it into its own error.)
             if (attempt > 1 && e instanceof FlyApiError && (e.status === 409 || e.flyStatus === "name_taken")) {
                 const found = await findByName(ctx, m.app, m.name);
                 if (found) {
@@ -81,12 +143,16 @@ async function updateWithLease(
     const timeout = m.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
     const lease = await ctx.client.acquireLease(m.app, id, m.name, timeout + 30);
     try {
-        const updated = await ctx.client.updateMachine(
-            m.app,
-            id,
-            m.name,
-            { config, min_secrets_version: m.minSecretsVersion },
-            lease.nonce,
+        // A host that cannot re-reserve the machine's resources refuses the update with 409
+        // (no `status`); that is capacity, never a name clash or a lease.
+        const updated = await withCapacityRetries(ctx, "update", m, config, () =>
+            ctx.client.updateMachine(
+                m.app,
+                id,
+                m.name,
+                { config, min_secrets_version: m.minSecretsVersion },
+                lease.nonce,
+            ),
         );
         return await waitHealthy(ctx, m.app, id, m.name, updated.instance_id, expectedCheckCount(config), timeout);
     } finally {
