@@ -12,6 +12,7 @@ import { clientConnectionString } from "../migrations/runner";
 import { localcloudPaths } from "./services/env";
 import { flyEmulatorPaths } from "./stackEnv";
 import type { ProjectStack } from "../ops/workspace";
+import type { InventoryApp, InventoryMachine } from "./fly-emulator/types";
 
 /**
  * The local cloud's CA. This process started before NODE_EXTRA_CA_CERTS was set for the
@@ -22,17 +23,13 @@ function localCa(): string | undefined {
     return fs.existsSync(f) ? f : undefined;
 }
 
-export interface EmulatorMachine {
-    id: string;
-    name: string;
-    region: string;
-    state: string;
-    image: string;
+/** A machine of the emulator's inventory (`fly-emulator/types.ts`), its guest as Fly normalises it. */
+export type EmulatorMachine = Omit<InventoryMachine, "guest"> & {
     guest: { cpu_kind: string; cpus: number; memory_mb: number };
-    secrets_version?: number;
-}
+};
+/** The emulator's inventory (`GET /__emulator/inventory`). */
 export interface EmulatorInventory {
-    apps: { name: string; secrets_version: number; secret_names: string[]; machines: EmulatorMachine[] }[];
+    apps: (Omit<InventoryApp, "machines"> & { machines: EmulatorMachine[] })[];
 }
 
 /** The Fly emulator's inventory (no secret values in it). */

@@ -39,6 +39,8 @@ export interface ResourceProviderOptions<C> {
     readonly modules: Readonly<Record<string, ResourceModule<C>>>;
     /** The context handed to the module's operations for one call. */
     readonly context: (call: ResourceCall) => C;
+    /** Runs after each call, failed or not (e.g. to deliver the call's progress messages first). */
+    readonly settle?: (ctx: C) => Promise<void>;
 }
 
 /**
@@ -64,32 +66,56 @@ export class ResourceProvider<C> implements provider.Provider {
 
     async check(urn: string, olds: unknown, news: unknown): Promise<provider.CheckResult> {
         const { m, ctx } = this.moduleFor(urn);
-        return m.check(olds, news, ctx);
+        try {
+            return await m.check(olds, news, ctx);
+        } finally {
+            await this.opts.settle?.(ctx);
+        }
     }
 
     async diff(_id: string, urn: string, olds: unknown, news: unknown): Promise<provider.DiffResult> {
         const { m, ctx } = this.moduleFor(urn);
-        return m.diff(olds, news, ctx);
+        try {
+            return await m.diff(olds, news, ctx);
+        } finally {
+            await this.opts.settle?.(ctx);
+        }
     }
 
     async create(urn: string, inputs: unknown): Promise<provider.CreateResult> {
         const { m, ctx } = this.moduleFor(urn);
-        return m.create(ctx, inputs);
+        try {
+            return await m.create(ctx, inputs);
+        } finally {
+            await this.opts.settle?.(ctx);
+        }
     }
 
     async read(id: string, urn: string, props?: unknown): Promise<provider.ReadResult> {
         const { m, ctx } = this.moduleFor(urn);
-        return m.read(ctx, id, props ?? {});
+        try {
+            return await m.read(ctx, id, props ?? {});
+        } finally {
+            await this.opts.settle?.(ctx);
+        }
     }
 
     async update(id: string, urn: string, olds: unknown, news: unknown): Promise<provider.UpdateResult> {
         const { m, ctx } = this.moduleFor(urn);
-        return m.update(ctx, id, olds, news);
+        try {
+            return await m.update(ctx, id, olds, news);
+        } finally {
+            await this.opts.settle?.(ctx);
+        }
     }
 
     async delete(id: string, urn: string, props: unknown): Promise<void> {
         const { m, ctx } = this.moduleFor(urn);
-        return m.delete(ctx, id, props);
+        try {
+            return await m.delete(ctx, id, props);
+        } finally {
+            await this.opts.settle?.(ctx);
+        }
     }
 
     private moduleFor(urn: string): { m: ResourceModule<C>; ctx: C } {

@@ -926,20 +926,20 @@ describe("checks follow Fly's timing", () => {
             ],
             checks: { ready: { type: "http", port: 8080, path: "/readyz", interval: "1s", grace_period: "2s" } },
         });
-        const m = await (await at("/v1/apps/timing/machines", { method: "POST", body: JSON.stringify({ region: "iad", config }) })).json();
+        const m = await (await at("/v1/apps/timing/machines", { method: "POST", body: JSON.stringify({ region: "iad", config }) })).json() as any;
         await at(`/v1/apps/timing/machines/${m.id}/wait?state=started`);
-        const early = await (await at(`/v1/apps/timing/machines/${m.id}`)).json();
+        const early = await (await at(`/v1/apps/timing/machines/${m.id}`)).json() as any;
         expect(early.state).toBe("started");
         expect(early.checks).toBeUndefined();
 
         await new Promise((r) => setTimeout(r, 250));
-        const later = await (await at(`/v1/apps/timing/machines/${m.id}`)).json();
+        const later = await (await at(`/v1/apps/timing/machines/${m.id}`)).json() as any;
         expect(later.checks.map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
             ["servicecheck-00-http-8080", "passing"],
             ["ready", "passing"],
         ]);
         slow.addFaults([{ checks: "critical", app: "timing" }]);
-        const sick = await (await at(`/v1/apps/timing/machines/${m.id}`)).json();
+        const sick = await (await at(`/v1/apps/timing/machines/${m.id}`)).json() as any;
         expect(sick.checks.map((c: { status: string }) => c.status)).toEqual(["critical", "critical"]);
         slow.clearFaults();
     });
@@ -948,15 +948,15 @@ describe("checks follow Fly's timing", () => {
         const config = machineConfig(undefined, {
             services: [{ protocol: "tcp", internal_port: 8080, checks: [{ type: "tcp", interval: "1s", grace_period: "2s" }] }],
         });
-        const m = await (await at("/v1/apps/timing/machines", { method: "POST", body: JSON.stringify({ region: "iad", config }) })).json();
+        const m = await (await at("/v1/apps/timing/machines", { method: "POST", body: JSON.stringify({ region: "iad", config }) })).json() as any;
         await at(`/v1/apps/timing/machines/${m.id}/wait?state=started`);
         await new Promise((r) => setTimeout(r, 250));
-        expect((await (await at(`/v1/apps/timing/machines/${m.id}`)).json()).checks).toHaveLength(1);
+        expect((await (await at(`/v1/apps/timing/machines/${m.id}`)).json() as any).checks).toHaveLength(1);
         const updated = await (
             await at(`/v1/apps/timing/machines/${m.id}`, { method: "POST", body: JSON.stringify({ config: { ...config, env: { V: "2" } } }) })
-        ).json();
+        ).json() as any;
         await at(`/v1/apps/timing/machines/${m.id}/wait?state=started&version=${updated.instance_id}`);
-        expect((await (await at(`/v1/apps/timing/machines/${m.id}`)).json()).checks).toBeUndefined();
+        expect((await (await at(`/v1/apps/timing/machines/${m.id}`)).json() as any).checks).toBeUndefined();
     });
 });
 
@@ -1020,7 +1020,7 @@ describe("rate limits", () => {
             statuses.push(res.status);
             if (res.status === 429) {
                 expect(res.headers.get("retry-after")).toBe("1");
-                expect(await res.json()).toEqual({
+                expect(await res.json() as any).toEqual({
                     error: "rate limit exceeded for POST /v1/apps/:app/machines: try again in 1s",
                 });
             }
@@ -1035,7 +1035,7 @@ describe("rate limits", () => {
     test("Get Machine allows a burst of 10; without retryAfter a 429 carries no Retry-After; admin endpoints are never limited", async () => {
         await start(false);
         await post("/v1/apps", { app_name: "rl-get", org_slug: "personal" });
-        const m = await (await post("/v1/apps/rl-get/machines", { region: "iad", config: machineConfig() })).json();
+        const m = await (await post("/v1/apps/rl-get/machines", { region: "iad", config: machineConfig() })).json() as any;
         const statuses: number[] = [];
         let last: Response | undefined;
         for (let i = 0; i < 11; i++) {

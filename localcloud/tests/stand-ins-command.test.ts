@@ -7,7 +7,7 @@ import * as engrpc from "@pulumi/pulumi/proto/engine_grpc_pb";
 import type { LogRequest } from "@pulumi/pulumi/proto/engine_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { provider } from "../stand-ins/command/index";
-import { engineAddress, engineStatusLog, StatusLogFactory } from "../stand-ins/command/engineLog";
+import { engineAddress, engineStatusLog, StatusLogFactory } from "../../providers/engineLog";
 import { makeCommandProvider, RUN_TOKEN, TOKEN } from "../stand-ins/command/resources";
 import { redactor, trimOneNewline } from "../stand-ins/command/run";
 import { COMMAND_STAND_IN } from "../stand-ins/install";

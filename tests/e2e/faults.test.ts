@@ -1,7 +1,8 @@
 /**
- * Failure on the real engine: a capacity error from Fly fails the up with a clear message
- * and changes nothing else; the next up converges with no orphaned machine. Two concurrent
- * ups on one stack: the backend's lock refuses one.
+ * Failure on the real engine: a capacity refusal from Fly that outlasts the provider's retries
+ * fails the up with a message naming the region and what to do, and changes nothing else; the
+ * next up converges with no orphaned machine. Two concurrent ups on one stack: the backend's
+ * lock refuses one.
  */
 import { E2E_TIMEOUT_MS, E2EStack, flyAdmin } from "./harness";
 
@@ -27,7 +28,7 @@ async function inventoryMatchesState(): Promise<void> {
     expect(inEmulator).toEqual(inState);
 }
 
-test("insufficient capacity in iad fails the up with Fly's error, and the next up converges without orphans", async () => {
+test("insufficient capacity in iad that outlasts the retries fails the up naming the region, and the next up converges without orphans", async () => {
     await flyAdmin("POST", "/__emulator/faults", {
         rules: [
             {
@@ -37,16 +38,23 @@ test("insufficient capacity in iad fails the up with Fly's error, and the next u
                 region: "iad",
                 error: "insufficient_capacity",
                 message: "no capacity in iad",
-                times: 1,
+                // The first try and the provider's two retries (CAPACITY_RETRIES).
+                times: 3,
             },
         ],
     });
     await stack.configSet("api.regions.iad", "3");
     const failed = await stack.up();
     expect(failed.code).not.toBe(0);
-    expect(failed.stdout + failed.stderr).toContain(
+    const out = failed.stdout + failed.stderr;
+    expect(out).toContain(
+        `Fly: region "iad" has no capacity for machine "${stack.appName}-iad-3" in app "${stack.appName}" (shared-cpu-1x, 512 MB), refused 3 time(s)`,
+    );
+    expect(out).toContain(
         `Fly API: create machine "${stack.appName}-iad-3" in app "${stack.appName}" failed: 412 insufficient_capacity: no capacity in iad`,
     );
+    expect(out).toContain("nothing was created for it");
+    expect(out).toContain("move this region's machines to another region in api.regions");
     expect(await stack.machinesPerRegion()).toEqual({ iad: 2, sjc: 2 });
     await inventoryMatchesState();
 

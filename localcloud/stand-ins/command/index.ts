@@ -6,7 +6,7 @@
  * through the launcher that `localcloud/stand-ins/install.ts` writes.
  */
 import { main } from "@pulumi/pulumi/provider";
-import { engineAddress, engineStatusLog } from "./engineLog";
+import { engineAddress, engineStatusLog } from "../../../providers/engineLog";
 import { makeCommandProvider, VERSION } from "./resources";
 
 export { VERSION };

@@ -34,7 +34,7 @@ import {
     unwrap,
     unwrapProps,
 } from "../common/values";
-import { NO_LOG, StatusLogFactory } from "./engineLog";
+import { NO_LOG, StatusLogFactory } from "../../../providers/engineLog";
 import { killRunning, Logging, LOGGING_VALUES, runCommand, RunSpec } from "./run";
 
 export const VERSION = "1.2.1";

@@ -1,12 +1,35 @@
 /**
  * Entry point of the `pulumi-resource-fly` plugin (launched by `../bin/pulumi-resource-fly`).
  * `main` binds a gRPC server on 127.0.0.1:0 and prints its port on stdout for the engine,
- * so nothing else in the provider may write to stdout.
+ * so nothing else in the provider may write to stdout. Progress lines go to the engine's log
+ * under the resource they are about, so `pulumi up` shows them (a plugin's stderr reaches only
+ * the engine's verbose log).
  */
 import { main } from "@pulumi/pulumi/provider";
+import { engineAddress, engineStatusLog, StatusLog } from "../../engineLog";
 import { FlyProvider } from "./provider";
 
-main(new FlyProvider(), process.argv.slice(2)).catch((e: unknown) => {
+const args = process.argv.slice(2);
+const address = engineAddress(args);
+const toEngine = engineStatusLog(address, { ephemeral: false });
+/** One ordered log per resource. */
+const logs = new Map<string, StatusLog>();
+
+const provider = new FlyProvider(
+    address
+        ? {
+              log: (message, urn) => {
+                  if (!logs.has(urn)) logs.set(urn, toEngine(urn));
+                  logs.get(urn)!.line(message);
+              },
+              flushLog: async () => {
+                  await Promise.all([...logs.values()].map((l) => l.flush()));
+              },
+          }
+        : {},
+);
+
+main(provider, args).catch((e: unknown) => {
     process.stderr.write(`pulumi-resource-fly: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
 });

@@ -29,22 +29,32 @@ export function typeOfUrn(urn: string): string {
 }
 
 /** How a FlyProvider talks to Fly and reports progress. */
-export interface FlyProviderOptions extends FlyClientOptions {
+export interface FlyProviderOptions extends Omit<FlyClientOptions, "log"> {
     /** How often a machine's checks are polled while waiting. Default 1000 ms. */
     pollIntervalMs?: number;
-    /** Progress lines (adoption, retries, cleanup). Default: stderr, which the engine logs. */
-    log?: (message: string) => void;
+    /**
+     * Progress lines (waiting for checks, adoption, retries, cleanup), with the URN of the resource
+     * they are about ("" for the client's retries, which no one resource owns). The plugin sends
+     * them to the engine (`main.ts`), which prints them under the resource. Default: stderr.
+     */
+    log?: (message: string, urn: string) => void;
+    /** Resolves once the progress lines so far are delivered; awaited after every call. */
+    flushLog?: () => Promise<void>;
 }
 
 /** The Fly provider: one module per resource type (`providers/plugin.ts`), one client per process. */
 export class FlyProvider extends ResourceProvider<ProviderContext> {
     constructor(opts: FlyProviderOptions = {}) {
         const log = opts.log ?? ((m: string) => process.stderr.write(`fly: ${m}\n`));
-        const ctx: ProviderContext = {
-            client: new FlyClient({ ...opts, log }),
-            pollIntervalMs: opts.pollIntervalMs ?? 1000,
-            log,
-        };
-        super({ version: FLY_PROVIDER_VERSION, displayName: "fly provider", modules: MODULES, context: () => ctx });
+        const client = new FlyClient({ ...opts, log: (m) => log(m, "") });
+        const pollIntervalMs = opts.pollIntervalMs ?? 1000;
+        const flush = opts.flushLog;
+        super({
+            version: FLY_PROVIDER_VERSION,
+            displayName: "fly provider",
+            modules: MODULES,
+            context: (call): ProviderContext => ({ client, pollIntervalMs, log: (m) => log(m, call.urn) }),
+            settle: flush ? () => flush() : undefined,
+        });
     }
 }

@@ -1,10 +1,14 @@
 /**
- * The command's output lines as the real provider reports them: each line is an ephemeral Info
- * status message for the resource (pulumi-go-provider's `Logger.InfoStatus`, i.e. the engine's
- * `Log` RPC with `ephemeral = true`), shown in the progress display's Info column while the
- * command runs, not in the final output. `@pulumi/pulumi/provider`'s server offers providers no
- * logger, so this keeps its own client of the engine service at the address the engine passes as
- * the plugin's first argument.
+ * A provider plugin's messages to the engine, about the resource an operation is on: the engine's
+ * `Log` RPC with the resource's URN, as pulumi-go-provider's `Logger` sends them.
+ * `@pulumi/pulumi/provider`'s server offers providers no logger (and a plugin's stderr reaches
+ * only the engine's verbose log), so this keeps its own client of the engine service at the
+ * address the engine passes as the plugin's first argument.
+ *
+ * - ephemeral (`InfoStatus`): shown in the progress display's Info column while the operation
+ *   runs, not in the final output. The local cloud's command stand-in reports each output line so.
+ * - not ephemeral (`Info`): printed under the resource and kept in the update's diagnostics. The
+ *   Fly provider reports its progress so (waiting for checks, retries, a pending certificate).
  */
 import * as grpc from "@grpc/grpc-js";
 import { EngineClient } from "@pulumi/pulumi/proto/engine_grpc_pb";
@@ -39,9 +43,13 @@ export function engineAddress(args: readonly string[]): string | undefined {
     return undefined;
 }
 
-/** Sends status lines to the engine at `address` (none: discard). Delivery failures are ignored. */
-export function engineStatusLog(address: string | undefined): StatusLogFactory {
+/**
+ * Sends lines to the engine at `address` (none: discard), ephemeral unless told otherwise.
+ * Delivery failures are ignored.
+ */
+export function engineStatusLog(address: string | undefined, opts: { ephemeral?: boolean } = {}): StatusLogFactory {
     if (!address) return NO_LOG;
+    const ephemeral = opts.ephemeral ?? true;
     let client: EngineClient | undefined;
     const send = (urn: string, msg: string) =>
         new Promise<void>((resolve) => {
@@ -50,7 +58,7 @@ export function engineStatusLog(address: string | undefined): StatusLogFactory {
             req.setSeverity(LogSeverity.INFO);
             req.setMessage(msg);
             req.setUrn(urn);
-            req.setEphemeral(true);
+            req.setEphemeral(ephemeral);
             client.log(req, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, () => resolve());
         });
     return (urn) => {
