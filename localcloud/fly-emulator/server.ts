@@ -208,6 +208,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
     });
     const limiter = opts.rateLimits ? new RateLimiter(opts.rateLimits) : undefined;
     let requestLog: RequestLogEntry[] = [];
+    let requestSeq = 0;
     const sleeps = new Set<NodeJS.Timeout>();
     const sleep = (ms: number): Promise<void> =>
         new Promise((resolve) => {
@@ -321,7 +322,14 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
         status: 200,
         body: core.machines.machineSecretValues(c.params.app, c.params.id),
     }));
-    on(admin, "GET", "/__emulator/requests", () => ({ status: 200, body: requestLog.map((e) => ({ ...e })) }));
+    // `?since=<seq>`: only the requests after that one, so tests that share one emulator never
+    // need to clear the log (and so never clear each other's).
+    on(admin, "GET", "/__emulator/requests", (c) => {
+        const raw = c.query.get("since");
+        const since = raw === null ? 0 : Number(raw);
+        if (!Number.isInteger(since) || since < 0) throw badRequest(`invalid since ${JSON.stringify(raw)}: a request's seq (0 or more)`);
+        return { status: 200, body: requestLog.filter((e) => e.seq > since).map((e) => ({ ...e })) };
+    });
     on(admin, "DELETE", "/__emulator/requests", () => {
         requestLog = [];
         return { status: 200, body: { ok: true } };
@@ -421,7 +429,13 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
             }
         }
         if (url.pathname === "/v1" || url.pathname.startsWith("/v1/")) {
-            requestLog.push({ method, path: url.pathname, query: url.search.replace(/^\?/, ""), status: reply.status });
+            requestLog.push({
+                seq: ++requestSeq,
+                method,
+                path: url.pathname,
+                query: url.search.replace(/^\?/, ""),
+                status: reply.status,
+            });
             if (requestLog.length > MAX_LOGGED_REQUESTS) requestLog.splice(0, requestLog.length - MAX_LOGGED_REQUESTS);
         }
         log(`${method} ${url.pathname} ${reply.status} ${Date.now() - started}ms`);

@@ -79,6 +79,8 @@ export interface FaultRule {
 
 /** One `/v1` request the emulator answered (no bodies, no headers). */
 export interface RequestLogEntry {
+    /** Grows by one per request, never reused (not even after a reset): `GET /__emulator/requests?since=<seq>`. */
+    seq: number;
     method: string;
     /** The path without the query string, e.g. `/v1/apps/fpsgame-api/machines/1857156b526dd8`. */
     path: string;

@@ -845,11 +845,14 @@ describe("fault injection and request log", () => {
         expect(await call("DELETE", "/__emulator/requests")).toEqual({ status: 200, body: { ok: true } });
         await call("GET", "/v1/apps/flt/machines?region=iad");
         await call("GET", "/v1/apps/missing");
-        expect(fly.requests()).toEqual([
-            { method: "GET", path: "/v1/apps/flt/machines", query: "region=iad", status: 200 },
-            { method: "GET", path: "/v1/apps/missing", query: "", status: 404 },
+        const logged = fly.requests();
+        expect(logged).toEqual([
+            { seq: expect.any(Number), method: "GET", path: "/v1/apps/flt/machines", query: "region=iad", status: 200 },
+            { seq: logged[0].seq + 1, method: "GET", path: "/v1/apps/missing", query: "", status: 404 },
         ]);
         expect((await call("GET", "/__emulator/requests")).body).toHaveLength(2);
+        expect((await call("GET", `/__emulator/requests?since=${logged[0].seq}`)).body).toEqual([logged[1]]);
+        expect((await call("GET", "/__emulator/requests?since=-1")).status).toBe(400);
         fly.resetRequests();
         expect(fly.requests()).toEqual([]);
     });

@@ -4,21 +4,15 @@
  * a failing check that halts a rollout, a capacity refusal of an update, Fly's rate limits met by a
  * burst of creates, and a certificate that stays pending until its DNS is valid.
  */
-import { E2E_TIMEOUT_MS, E2EStack, flyAdmin } from "./harness";
+import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, flyRequestMark, flyRequestsSince, LoggedRequest } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
 const stack = new E2EStack("flybehaviour");
 
-interface LoggedRequest {
-    method: string;
-    path: string;
-    status: number;
-}
-
-/** This app's requests in the emulator's log (shared with the other e2e files, so never reset). */
-async function appRequests(): Promise<LoggedRequest[]> {
-    const all = (await flyAdmin("GET", "/__emulator/requests")) as LoggedRequest[];
+/** This app's requests in the emulator's log after `mark`. */
+async function appRequestsSince(mark: number): Promise<LoggedRequest[]> {
+    const all = await flyRequestsSince(mark);
     return all.filter((r) => r.path.startsWith(`/v1/apps/${stack.appName}/`) || r.path === `/v1/apps/${stack.appName}`);
 }
 
@@ -102,7 +96,7 @@ test("a failing check halts the rollout at the first sick machine; the rest keep
 
 test("a capacity refusal of an update in one region fails with the region and what to do, changes nothing there, and the next up converges", async () => {
     const iad2 = ((await stack.inventory())?.machines ?? []).find((m) => m.name === `${stack.appName}-iad-2`)!;
-    const seenBefore = (await appRequests()).length;
+    const mark = await flyRequestMark();
     await flyAdmin("POST", "/__emulator/faults", {
         rules: [
             // The first try and the provider's two retries (CAPACITY_RETRIES) are refused.
@@ -120,7 +114,7 @@ test("a capacity refusal of an update in one region fails with the region and wh
     expect(out).toContain("409: aborted: could not reserve resource for machine");
     expect(out).toContain("the machine keeps its previous config and keeps serving");
     // Never taken for a name clash: the provider created nothing in its place.
-    const mine = (await appRequests()).slice(seenBefore);
+    const mine = await appRequestsSince(mark);
     expect(mine.filter((r) => r.method === "POST" && r.path.endsWith("/machines"))).toEqual([]);
     expect(mine.filter((r) => r.status === 409)).toHaveLength(3);
     const after = ((await stack.inventory())?.machines ?? []).find((m) => m.id === iad2.id)!;
@@ -133,12 +127,12 @@ test("a capacity refusal of an update in one region fails with the region and wh
 });
 
 test("a burst of creates meets Fly's rate limits (429) and still converges with no duplicate", async () => {
-    const before = (await appRequests()).filter((r) => r.status === 429).length;
+    const mark = await flyRequestMark();
     // All new machines at once: four creates in one app, each listing the app's machines first.
     await stack.configSet("api.rollout.maxParallel", "8");
     await stack.configSet("api.regions.sjc", "6");
     const r = await stack.upOk();
-    const limited = (await appRequests()).filter((x) => x.status === 429).length - before;
+    const limited = (await appRequestsSince(mark)).filter((x) => x.status === 429).length;
     expect(limited).toBeGreaterThan(0);
     expect(r.stdout + r.stderr).toMatch(/rate limited by Fly \(429\); retry \d+/);
     expect(await stack.machinesPerRegion()).toEqual({ sjc: 6, iad: 2 });

@@ -31,6 +31,28 @@ export async function flyAdmin(method: string, pathName: string, body?: unknown)
     return text ? JSON.parse(text) : undefined;
 }
 
+/** One `/v1` request in the Fly emulator's log. */
+export interface LoggedRequest {
+    seq: number;
+    method: string;
+    path: string;
+    status: number;
+}
+
+/**
+ * The emulator's requests after `since` (a `seq`; 0 for all it keeps). The log is shared by the
+ * e2e files running side by side, so tests read from a mark and never clear it.
+ */
+export async function flyRequestsSince(since: number): Promise<LoggedRequest[]> {
+    return (await flyAdmin("GET", `/__emulator/requests?since=${since}`)) as LoggedRequest[];
+}
+
+/** The seq of the newest request in the emulator's log: a mark for {@link flyRequestsSince}. */
+export async function flyRequestMark(): Promise<number> {
+    const all = await flyRequestsSince(0);
+    return all.length ? all[all.length - 1].seq : 0;
+}
+
 /** The pids of `pid`'s descendants, from /proc (children first found by their parent pid). */
 function descendants(pid: number): number[] {
     const parentOf = new Map<number, number>();

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import { E2E_TIMEOUT_MS, E2EStack, flyAdmin } from "./harness";
+import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, flyRequestMark, flyRequestsSince } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -79,10 +79,10 @@ test("a VM size change updates every machine in place: same ids, new instances, 
 });
 
 test("an image change rolls the machines one at a time: each is released before the next is updated", async () => {
-    await flyAdmin("DELETE", "/__emulator/requests");
+    const mark = await flyRequestMark();
     await stack.configSet("api.image", "registry.fly.io/fpsgame-api:v1.4.3");
     await stack.upOk();
-    const log = (await flyAdmin("GET", "/__emulator/requests")) as { method: string; path: string; status: number }[];
+    const log = await flyRequestsSince(mark);
     const machinePath = new RegExp(`^/v1/apps/${stack.appName}/machines/([0-9a-f]+)(/lease)?$`);
     const events = log
         .map((e) => ({ e, m: machinePath.exec(e.path) }))
