@@ -21,7 +21,9 @@ function step(log: Log, n: number, total: number, what: string): void {
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
-    execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], env, cwd: REPO_ROOT });
+    // Its progress goes to our stderr, as every command's progress does: stdout is for results
+    // (`npm run rollback -- --json` prints JSON there and nothing else).
+    execFileSync(cmd, args, { stdio: ["ignore", 2, "inherit"], env, cwd: REPO_ROOT });
 }
 
 /** How much faster than Fly the local cloud's health checks report (see the emulator's README). */
