@@ -15,6 +15,8 @@ module.exports = {
     // of its own in the one local cloud, and touches only its own app's faults. Two at a time
     // on two cores, at most four; `--maxWorkers` overrides.
     maxWorkers: Math.min(Math.max(os.availableParallelism(), 2), 4),
+    // Worktrees of older commits that a rollback checks out (ops/rollback.ts) are not this tree.
+    modulePathIgnorePatterns: ["<rootDir>/.rollback/"],
     projects: [
         {
             displayName: "unit",

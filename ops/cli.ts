@@ -5,6 +5,7 @@
  *   npm run preview -- --stack staging          preview with the policy pack
  *   npm run up -- --stack prod                  update with the policy pack
  *   npm run history -- --stack prod             the stack's update history
+ *   npm run rollback -- --stack prod --list     every update with its id; --to <id> restores one
  *   npm run pulumi -- <args> --stack <s>        any pulumi command in the stack's environment
  *   npm run localcloud -- start|stop|status     the offline local cloud alone
  *
@@ -16,6 +17,7 @@ import { Command } from "commander";
 import { isLocalStack, localCloud, stackEnv } from "./env";
 import { ensurePolicyPack, policyOptions, PolicyOptions } from "./pulumi";
 import { refuseIfDeadLock, settlePendingCreates } from "./recovery";
+import { rollbackCommand, RollbackOptions } from "./rollback";
 import {
     describeChanges,
     hasChanges,
@@ -213,6 +215,33 @@ async function main(argv: string[]): Promise<void> {
     );
     withStack(program.command("history").description("the stack's update history"), true).action(async (o: StackOpts) =>
         process.exit(await history(o.stack)),
+    );
+    withStack(
+        program
+            .command("rollback")
+            .description("list the stack's history (--list), or roll back to an entry of it (--to <id>)")
+            .option("--list", "every update, newest first, with the ids --to takes")
+            .option("--to <id>", "the history entry to restore: its program (git commit) and config")
+            .option("--json", "print the list or the summary as JSON on stdout")
+            .option("--yes", "do not ask before the up (for CI)")
+            .option("--restore-secrets", "also bring back the entry's secret values (default: keep today's)")
+            .option("--allow-dirty", "accept an entry that ran from a checkout with uncommitted changes")
+            .option("--migrate-down", "after the machines are back, take the schema down to the entry's version"),
+        true,
+    ).action(async (o: RollbackOptions) =>
+        process.exit(
+            await rollbackCommand(o, {
+                log,
+                // With --json, stdout carries the JSON alone: the engine's output goes to stderr.
+                streams: o.json
+                    ? { onOutput: (c) => process.stderr.write(c), onError: (c) => process.stderr.write(c) }
+                    : term(),
+                prepare: async () => {
+                    const p = await prepare(o);
+                    return { ps: p.ps, policy: p.policy };
+                },
+            }),
+        ),
     );
     program
         .command("deps")

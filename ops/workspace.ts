@@ -113,6 +113,8 @@ export interface OpenOptions {
     mode?: "select" | "create" | "ensure";
     /** The environment (default: the stack's, see env.ts). */
     env?: NodeJS.ProcessEnv;
+    /** The program's folder (default: this checkout); a rollback runs an older commit's worktree. */
+    workDir?: string;
 }
 
 /**
@@ -124,7 +126,7 @@ export async function openStack(name: string, opts: OpenOptions = {}): Promise<P
     const env = { ...(opts.env ?? stackEnv(name)) };
     const command = await pulumiCommandFor(name);
     const workspace = await LocalWorkspace.create({
-        workDir: REPO_ROOT,
+        workDir: opts.workDir ?? REPO_ROOT,
         pulumiCommand: command,
         envVars: workspaceEnv(env),
     });
