@@ -75,9 +75,22 @@ export class ThrowawayStack {
         return this.opened;
     }
 
-    /** Creates the stack in the local backend. */
+    /**
+     * Creates the stack in the local backend. One left by a run that died before its cleanup is
+     * destroyed and removed first (with a line saying so), so a crashed run cannot wedge the next.
+     */
     async init(): Promise<void> {
-        this.opened = openStack(this.name, { mode: "create", env: this.env });
+        const existing = await openStack(this.name, { mode: "ensure", env: this.env });
+        if (!existing.created) {
+            process.stderr.write(`${this.name}: a stack left by an earlier run exists; destroying and removing it first\n`);
+            this.opened = Promise.resolve(existing);
+            const text = fs.readFileSync(this.file, "utf8");
+            await this.remove();
+            fs.writeFileSync(this.file, text);
+            this.opened = openStack(this.name, { mode: "create", env: this.env });
+        } else {
+            this.opened = Promise.resolve(existing);
+        }
         await this.opened;
     }
 
