@@ -17,7 +17,16 @@ import * as readline from "readline";
 import { parseDocument } from "yaml";
 import { REPO_ROOT } from "./env";
 import { fileBackendDir, pulumiRunning, stackLocks } from "./recovery";
-import { describeChanges, openStack, PROJECT, ProjectStack, runOp, setSecretConfig, Streams } from "./workspace";
+import {
+    describeChanges,
+    openStack,
+    PROJECT,
+    ProjectStack,
+    runOp,
+    runPulumi,
+    setSecretConfig,
+    Streams,
+} from "./workspace";
 
 /** One update of the stack's history, as the rollback reads it. */
 export interface HistoryEntry {
@@ -248,14 +257,18 @@ export function programWorktree(commit: string, log: (l: string) => void): strin
     if (!fs.existsSync(path.join(dir, "package.json"))) {
         log(`checking out commit ${commit.slice(0, 7)}'s program into ${path.relative(REPO_ROOT, dir)} (git worktree)`);
         fs.mkdirSync(path.dirname(dir), { recursive: true });
-        git(["worktree", "add", "--detach", "--force", dir, commit]);
+        execFileSync("git", ["worktree", "add", "--detach", "--force", dir, commit], {
+            cwd: REPO_ROOT,
+            stdio: ["ignore", 2, 2],
+        });
     }
     for (const sub of [".", "policies"]) {
         if (fs.existsSync(path.join(dir, sub, "node_modules", ".package-lock.json"))) continue;
         log(`installing commit ${commit.slice(0, 7)}'s dependencies (npm ci in ${path.join(path.relative(REPO_ROOT, dir), sub)})`);
+        // Its output goes to stderr with the rest of the progress: stdout is for --json.
         execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"], {
             cwd: path.join(dir, sub),
-            stdio: ["ignore", "inherit", "inherit"],
+            stdio: ["ignore", 2, 2],
         });
     }
     return dir;
@@ -297,6 +310,8 @@ export interface RollbackIO {
     prepare: () => Promise<{ ps: ProjectStack; policy: object }>;
     /** Asks a yes/no question; `undefined` when nobody can answer (no terminal). */
     confirm?: (question: string) => Promise<boolean | undefined>;
+    /** The health gate, run after the rollback's up (ops/health.ts). */
+    gate?: () => Promise<{ ok: boolean; checks: { name: string; ok: boolean; detail: string }[] }>;
 }
 
 /** Asks on the terminal; no terminal means no answer. */
@@ -424,7 +439,14 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const backup = path.join(REPO_ROOT, ".rollback", "backups", `${o.stack}-${stamp}.json`);
     fs.mkdirSync(path.dirname(backup), { recursive: true });
-    fs.writeFileSync(backup, `${JSON.stringify(await ps.workspace.exportStack(o.stack), null, 2)}\n`, { mode: 0o600 });
+    // `pulumi stack export` without --show-secrets (the Automation API's exportStack adds it): the
+    // secrets stay ciphertext in the file.
+    fs.writeFileSync(backup, "", { mode: 0o600 });
+    const exported = await runPulumi(o.stack, ["stack", "export", "--file", backup, "--stack", o.stack], { capture: true }, ps.env);
+    if (exported.code !== 0) {
+        fs.rmSync(backup, { force: true });
+        return refuse(`the backup of the current state failed: ${exported.stderr.trim()}`);
+    }
     log(`backup of the current state: ${path.relative(REPO_ROOT, backup)} (restore: npm run pulumi -- stack import --file ${path.relative(REPO_ROOT, backup)} --stack ${o.stack})`);
 
     const programFile = path.join(programDir, `Pulumi.${o.stack}.yaml`);
@@ -506,8 +528,15 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
             migrations: { currentVersion, targetVersion, migratedDown, staysApplied: order.staysApplied },
             resourceChanges: changes,
             backup: path.relative(REPO_ROOT, backup),
-            health: "not checked: the post-deploy health gate is not built yet; check /healthz, /readyz and the error rate by hand (docs/runbook.md)",
+            health: "not checked",
         };
+        if (io.gate) {
+            const gate = await io.gate();
+            const failing = gate.checks.filter((c) => !c.ok);
+            summary.health = gate.ok
+                ? "passed"
+                : `failed: ${failing.map((c) => `${c.name} (${c.detail})`).join("; ")}`;
+        }
         log(
             [
                 `\nRolled ${o.stack} back to ${target.id} (${shortTime(target.startTime)} UTC, commit ${commit.slice(0, 7)}).`,
@@ -521,7 +550,7 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
             ].join("\n"),
         );
         if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-        return 0;
+        return summary.health.startsWith("failed") ? 1 : 0;
     } catch (e) {
         // Before the up nothing was deployed: put the stack file back. After it, keep what ran.
         if (!applied) undo();
