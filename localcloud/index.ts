@@ -3,6 +3,6 @@
  * lazily through `localCloud()` in `ops/env.ts`, only for stacks marked
  * `fpsgame-infra:localCloud: true`.
  */
-export { basePath, localStackEnv, toolchainPath } from "./stackEnv";
+export { basePath, localEdgeResolve, localStackEnv, toolchainPath } from "./stackEnv";
 export { ensureLocalCloud, localCloudStatus, stopLocalCloud } from "./control";
 export { printLocalSummary } from "./summary";

@@ -90,3 +90,15 @@ export function localStackEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
     }
     return out;
 }
+
+/**
+ * Where a URL of a local-cloud stack is reached: `https://<app>.fly.dev/<path>` (or a custom
+ * domain certified on the app) is served by the Fly emulator's edge on its own port, with the
+ * original hostname in `Host`. Any other URL is returned as it is.
+ */
+export function localEdgeResolve(url: string): { url: string; host?: string } {
+    const u = new URL(url);
+    if (u.hostname === "127.0.0.1" || u.hostname === "localhost") return { url };
+    const port = fs.readFileSync(flyEmulatorPaths().portFile, "utf8").trim();
+    return { url: `http://127.0.0.1:${port}${u.pathname}${u.search}`, host: u.host };
+}

@@ -14,10 +14,11 @@
  * Automation API (workspace.ts).
  */
 import { Command } from "commander";
-import { isLocalStack, localCloud, stackEnv } from "./env";
+import { isLocalStack, localCloud, readStackFile, stackEnv } from "./env";
+import { flyLister, healthGate, GateResult } from "./health";
 import { ensurePolicyPack, policyOptions, PolicyOptions } from "./pulumi";
 import { refuseIfDeadLock, settlePendingCreates } from "./recovery";
-import { rollbackCommand, RollbackOptions } from "./rollback";
+import { rollbackCommand, RollbackOptions, stackHistory, toEntry } from "./rollback";
 import {
     describeChanges,
     hasChanges,
@@ -38,6 +39,79 @@ const log = (line: string): void => {
 interface StackOpts {
     stack: string;
     policy: boolean;
+    /** `--no-gate` sets false: skip the health gate after an up. */
+    gate?: boolean;
+    /** `--gate-window <s>`: seconds the gate reads the error rate over. */
+    gateWindow?: string;
+}
+
+/** The gate's window: `--gate-window`, else 3 s on the local cloud and 300 s on a real stack. */
+function gateWindow(o: StackOpts): number {
+    if (o.gateWindow !== undefined) {
+        const n = Number(o.gateWindow);
+        if (!Number.isFinite(n) || n < 0 || n > 3600) {
+            throw new Error(`--gate-window ${JSON.stringify(o.gateWindow)}: allowed is a number of seconds from 0 to 3600`);
+        }
+        return n;
+    }
+    return isLocalStack(o.stack) ? 3 : 300;
+}
+
+/** The health gate on the stack as deployed now (ops/health.ts). */
+async function runGate(o: StackOpts, ps: ProjectStack): Promise<GateResult> {
+    const outputs = await ps.stack.outputs();
+    const out = (k: string): string => String(outputs[k]?.value ?? "");
+    const api = readStackFile(o.stack)["fpsgame-infra:api"] as { appName?: string } | undefined;
+    const app = String(api?.appName ?? "");
+    const windowSeconds = gateWindow(o);
+    log(`
+== health gate: ${app} (machines, /healthz, /readyz, /metrics, /ws, error rate over ${windowSeconds}s)`);
+    return healthGate(
+        {
+            app,
+            healthUrl: out("healthUrl"),
+            readyUrl: out("readyUrl"),
+            metricsUrl: out("metricsUrl"),
+            websocketUrl: out("websocketUrl"),
+            listMachines: flyLister(ps.env, app),
+            resolve: isLocalStack(o.stack) ? localCloud().localEdgeResolve : (url) => ({ url }),
+        },
+        { windowSeconds, log },
+    );
+}
+
+/**
+ * After an up that changed something: the gate; when it fails, the stack is rolled back to the
+ * newest earlier update that succeeded, and the command says so and fails.
+ */
+async function gateOrRollBack(o: StackOpts, ps: ProjectStack): Promise<number> {
+    const gate = await runGate(o, ps);
+    if (gate.ok) {
+        log("health gate passed.");
+        return 0;
+    }
+    const failed = gate.checks.filter((c) => !c.ok).map((c) => c.name);
+    const entries = (await stackHistory(ps)).map(toEntry);
+    const previous = entries.slice(1).find((e) => e.kind === "update" && e.result === "succeeded");
+    if (!previous) {
+        log(`
+health gate failed (${failed.join(", ")}), and the stack has no earlier good update to roll back to.`);
+        return 1;
+    }
+    log(`
+health gate failed (${failed.join(", ")}): rolling ${o.stack} back to ${previous.id}, the update before this one.`);
+    const code = await rollbackCommand(
+        { stack: o.stack, to: previous.id, yes: true, policy: o.policy, allowDirty: true },
+        { log, streams: term(), prepare: async () => prepare(o), gate: () => runGate(o, ps) },
+    );
+    log(
+        code === 0
+            ? `
+The deploy failed its health gate and was rolled back to ${previous.id}; both updates are in the history (npm run rollback -- --stack ${o.stack} --list).`
+            : `
+The deploy failed its health gate, and the automatic rollback to ${previous.id} did not complete (above): roll back by hand with npm run rollback -- --stack ${o.stack} --to <id>.`,
+    );
+    return 1;
 }
 
 interface Prepared {
@@ -99,6 +173,10 @@ async function up(o: StackOpts, flags: OpFlags = {}, previewed = false): Promise
         `\n${hasChanges(changes) ? `Changed: ${describeChanges(changes)}.` : "No changes: the stack already matched its config."}`,
     );
     await settlePendingCreates(ps, log, term());
+    if (o.gate !== false && hasChanges(changes)) {
+        const gated = await gateOrRollBack(o, ps);
+        if (gated !== 0) return gated;
+    }
     log(`History: npm run history -- --stack ${o.stack}`);
     return 0;
 }
@@ -210,7 +288,14 @@ async function main(argv: string[]): Promise<void> {
         async (o: StackOpts, cmd: Command) =>
             process.exit(await preview(o, parseOpFlags("preview", o.stack, cmd.args))),
     );
-    withStack(program.command("up").description("pulumi up with the policy pack"), true).action(
+    withStack(
+        program
+            .command("up")
+            .description("pulumi up with the policy pack, then the health gate (a failed gate rolls back)")
+            .option("--no-gate", "skip the health gate after the up")
+            .option("--gate-window <seconds>", "seconds the gate reads the error rate over (default: 300; 3 on the local cloud)"),
+        true,
+    ).action(
         async (o: StackOpts, cmd: Command) => process.exit(await up(o, parseOpFlags("up", o.stack, cmd.args))),
     );
     withStack(program.command("history").description("the stack's update history"), true).action(async (o: StackOpts) =>
@@ -240,6 +325,7 @@ async function main(argv: string[]): Promise<void> {
                     const p = await prepare(o);
                     return { ps: p.ps, policy: p.policy };
                 },
+                gate: async () => runGate(o, (await prepare(o)).ps),
             }),
         ),
     );

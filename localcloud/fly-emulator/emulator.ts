@@ -6,6 +6,7 @@
  * request parts and returns a `Reply` (or throws `ApiError`); `server.ts` does the HTTP.
  */
 import { Apps } from "./apps";
+import { Edge } from "./edge";
 import { Leases } from "./leases";
 import { Lifecycle } from "./lifecycle";
 import { Machines } from "./machines";
@@ -25,6 +26,8 @@ export class FlyCore {
     readonly leases: Leases;
     readonly secrets: Secrets;
     readonly network: Network;
+    /** `<app>.fly.dev` as the machines would serve it (`edge.ts`). */
+    readonly edge: Edge;
     private readonly model: Model;
     private readonly lifecycle: Lifecycle;
 
@@ -37,11 +40,13 @@ export class FlyCore {
         this.network = new Network(this.model);
         this.apps = new Apps(this.model, this.lifecycle);
         this.machines = new Machines(this.model, this.lifecycle, this.leases, this.secrets);
+        this.edge = new Edge(this.model);
     }
 
     /** Cancels pending transitions and answers pending waits (the server is going away). */
     close(): void {
         this.lifecycle.close();
+        this.edge.close();
     }
 
     /** Every app with its live machines, IPs and certificates (test-only). */

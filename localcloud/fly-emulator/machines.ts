@@ -4,6 +4,7 @@
  */
 import { ulid } from "ulid";
 import { checkResults, normalizeConfig } from "./config";
+import { imageCheckStatus } from "./edge";
 import type { Leases } from "./leases";
 import { type Lifecycle, MAX_EVENTS, type Waiter } from "./lifecycle";
 import { type Model, optionalBool, optionalNonNegativeInt, type Reply, requireObject, truthy } from "./model";
@@ -471,7 +472,8 @@ export class Machines {
         const checks = checkResults(m.config, m.state, m.started_at_ms ?? 0, {
             now: Date.now(),
             timeFactor: this.model.opts.timeFactor,
-            forced: this.model.opts.faults.checkOverride(app.name, m.region),
+            // A fault rule wins; else an image whose endpoints fail (`edge.ts`) fails its checks.
+            forced: this.model.opts.faults.checkOverride(app.name, m.region) ?? imageCheckStatus(String(m.config.image)),
         });
         if (checks.length > 0) wire.checks = checks;
         wire.host_status = "ok";

@@ -412,6 +412,12 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
     async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
         const started = Date.now();
         const method = (req.method ?? "GET").toUpperCase();
+        // `Host: <app>.fly.dev` (or a certified hostname): the app as its machines serve it.
+        if (core.edge.handles(req)) {
+            core.edge.serve(req, res);
+            log(`edge ${method} ${req.headers.host ?? ""}${req.url ?? ""} ${res.statusCode} ${Date.now() - started}ms`);
+            return;
+        }
         let url: URL;
         try {
             url = new URL(req.url ?? "/", "http://emulator.invalid");
@@ -457,6 +463,11 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
 
     const server = http.createServer((req, res) => {
         void handle(req, res);
+    });
+    // WebSocket upgrades reach the edge only (the Machines API has none).
+    server.on("upgrade", (req: http.IncomingMessage, socket, head: Buffer) => {
+        if (core.edge.handles(req)) core.edge.upgrade(req, socket, head);
+        else socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
     });
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject);

@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { localBackendDir } from "../../localcloud/stackEnv";
+import { sameProgram } from "../../ops/rollback";
 import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, REPO_ROOT } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
@@ -120,7 +121,11 @@ test("--to the v1 entry: the machines run v1 with v1's config, the rotated secre
     expect(summary.to.id).toBe(v1Entry);
     expect(summary.from.id).toBe(v2Entry);
     expect(summary.secrets).toBe("kept");
-    expect(summary.program).toBe("this checkout");
+    // A clean checkout (CI) is the entry's program; one with uncommitted program changes runs the
+    // entry's commit from a worktree with its own install.
+    expect(summary.program).toBe(
+        sameProgram(summary.to.commit) ? "this checkout" : `.rollback/worktrees/${summary.to.commit.slice(0, 12)}`,
+    );
     expect(summary.configChanges).toEqual([
         { key: "fpsgame-infra:api.env.MOTD", from: "welcome to v2" },
         { key: "fpsgame-infra:api.image", from: V2, to: V1 },
@@ -203,4 +208,43 @@ test("a locked stack is refused, and nothing changes; without --yes and no termi
     expect(asked.code).toBe(2);
     expect(asked.stderr).toContain("rollback refused: no terminal to confirm on: pass --yes to roll back without asking. Nothing was changed.");
     expect(await snapshot()).toEqual(before);
+});
+
+/** Runs `npm run up -- --stack <stack> --no-policy <args>` as a user would. */
+function upCommand(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const child = spawn(
+        process.execPath,
+        ["--require", "./lib/register.js", "ops/cli.ts", "up", "--stack", stack.name, "--no-policy", ...args],
+        { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })));
+}
+
+test("npm run up: a deploy whose error rate fails the health gate is rolled back by itself; the history shows both", async () => {
+    await stack.configSet("api.regions.iad", "2");
+    await stack.configSet("api.env.MOTD", "gated"); // a change, so the up has something to gate
+    const good = await upCommand("--gate-window", "2");
+    expect(good.code).toBe(0);
+    expect(good.stderr).toContain("health gate passed.");
+    const [goodEntry] = await list();
+
+    // 20% of this image's requests are 5xx (the emulator's edge plays it), over the runbook's 5%.
+    await stack.configSet("api.image", "registry.fly.io/fpsgame-api:v2.1.0-errors");
+    const bad = await upCommand("--gate-window", "2");
+    expect(bad.code).toBe(1);
+    const out = bad.stdout + bad.stderr;
+    expect(out).toMatch(/FAIL error rate: (19|20)\.\d% 5xx over 2s/);
+    expect(out).toContain(`health gate failed (error rate): rolling ${stack.name} back to ${goodEntry.id}, the update before this one.`);
+    expect(out).toContain(`The deploy failed its health gate and was rolled back to ${goodEntry.id}; both updates are in the history`);
+    expect(((await stack.inventory())?.machines ?? []).map((m) => m.image)).toEqual(Array(4).fill(V1));
+
+    const [rolledBack, failedDeploy, before] = await list();
+    expect(rolledBack.message).toMatch(new RegExp(`^rollback to ${goodEntry.id} \\(`));
+    expect(rolledBack.result).toBe("succeeded");
+    expect(failedDeploy.result).toBe("succeeded"); // the up itself worked; its health did not
+    expect(before.id).toBe(goodEntry.id);
 });
