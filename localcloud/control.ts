@@ -4,7 +4,7 @@
  * the isolated PULUMI_HOME. Every step is idempotent: a second start reuses what runs.
  */
 import { execFileSync, spawn } from "child_process";
-import { randomBytes } from "crypto";
+import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { choosePort, explicitPort, portFree, rememberedPort } from "./services/ports";
@@ -48,6 +48,29 @@ function flyToken(): string {
     return fs.readFileSync(tokenFile, "utf8").trim();
 }
 
+/**
+ * What the emulator runs: a hash of its sources and the options it is started with. A running
+ * emulator of another build (the sources changed since it started) is restarted, so a changed
+ * source never keeps serving from an old process; its state is on disk and carries over.
+ */
+function emulatorBuild(args: readonly string[]): string {
+    const dir = path.join(REPO_ROOT, "localcloud", "fly-emulator");
+    const h = createHash("sha256").update(args.join(" "));
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".ts")).sort()) {
+        h.update(f).update(fs.readFileSync(path.join(dir, f)));
+    }
+    return h.digest("hex").slice(0, 16);
+}
+
+/** The options the local cloud starts the emulator with (besides its port and state dir). */
+const EMULATOR_OPTIONS = [
+    // Checks at 1/20 of Fly's timing (a 10 s grace period is 0.5 s), so a rollout waits for
+    // them as on Fly without making every test wait as long; and Fly's rate limits.
+    "--time-factor",
+    String(LOCAL_CLOUD_TIME_FACTOR),
+    "--rate-limits",
+] as const;
+
 async function flyResponds(port: number, token: string): Promise<boolean> {
     try {
         const res = await fetch(`http://127.0.0.1:${port}/v1/apps?org_slug=probe`, {
@@ -64,10 +87,18 @@ async function flyResponds(port: number, token: string): Promise<boolean> {
 export async function startFlyEmulator(log: Log): Promise<string> {
     const paths = flyEmulatorPaths();
     const token = flyToken();
+    const build = emulatorBuild(EMULATOR_OPTIONS);
+    const buildFile = path.join(paths.dir, "build");
     const current = explicitPort("fly") ?? rememberedPort("fly");
     if (current !== undefined && (await flyResponds(current, token))) {
-        log(`fly emulator already running on http://127.0.0.1:${current}`);
-        return `http://127.0.0.1:${current}`;
+        const running = fs.existsSync(buildFile) ? fs.readFileSync(buildFile, "utf8").trim() : "";
+        if (running === build) {
+            log(`fly emulator already running on http://127.0.0.1:${current}`);
+            return `http://127.0.0.1:${current}`;
+        }
+        log(`fly emulator on port ${current} runs an older build of localcloud/fly-emulator: restarting it (its state is kept)`);
+        stopFlyEmulator(log);
+        for (let i = 0; i < 50 && (await flyResponds(current, token)); i++) await new Promise((r) => setTimeout(r, 100));
     }
     // Not running: FLY_EMULATOR_PORT, else the remembered port, else a new free one. Clients
     // read the port from its file, so a remembered port another process took is replaced.
@@ -94,11 +125,7 @@ export async function startFlyEmulator(log: Log): Promise<string> {
             String(port),
             "--state-dir",
             path.join(paths.dir, "state"),
-            // Checks at 1/20 of Fly's timing (a 10 s grace period is 0.5 s), so a rollout waits
-            // for them as on Fly without making every test wait as long; and Fly's rate limits.
-            "--time-factor",
-            String(LOCAL_CLOUD_TIME_FACTOR),
-            "--rate-limits",
+            ...EMULATOR_OPTIONS,
         ],
         {
             cwd: REPO_ROOT,
@@ -109,6 +136,7 @@ export async function startFlyEmulator(log: Log): Promise<string> {
     );
     child.unref();
     fs.writeFileSync(paths.pidFile, `${child.pid}\n`);
+    fs.writeFileSync(buildFile, `${build}\n`);
     fs.writeFileSync(paths.portFile, `${port}\n`);
     for (let i = 0; i < 100; i++) {
         if (await flyResponds(port, token)) {
