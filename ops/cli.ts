@@ -14,11 +14,22 @@
  * Automation API (workspace.ts).
  */
 import { Command } from "commander";
+import * as fs from "fs";
 import { isLocalStack, localCloud, readStackFile, stackEnv } from "./env";
 import { flyLister, healthGate, GateResult } from "./health";
 import { ensurePolicyPack, policyOptions, PolicyOptions } from "./pulumi";
 import { refuseIfDeadLock, settlePendingCreates } from "./recovery";
 import { rollbackCommand, RollbackOptions, stackHistory, toEntry } from "./rollback";
+import {
+    applyEdits,
+    backupDatabase,
+    ConfigEdit,
+    deployEdit,
+    describeEdit,
+    newSecretValue,
+    rotateKey,
+    scaleEdits,
+} from "./runbook";
 import {
     describeChanges,
     hasChanges,
@@ -186,6 +197,64 @@ function term(): ReturnType<typeof terminalStreams> {
     return terminalStreams();
 }
 
+/**
+ * A runbook operation as a config edit: written to `Pulumi.<stack>.yaml`, then left for review
+ * (a pull request's preview shows exactly it), or applied now with `--up` (preview, up, gate).
+ */
+async function editConfig(o: StackOpts & { up?: boolean }, edits: ConfigEdit[]): Promise<number> {
+    const { ps } = await prepare(o);
+    await applyEdits(ps, edits);
+    log(`Pulumi.${o.stack}.yaml: ${edits.map(describeEdit).join("; ")}`);
+    if (!o.up) {
+        log(
+            `Next: commit it and open a pull request (its preview shows exactly this change), or apply it now with npm run up -- --stack ${o.stack}`,
+        );
+        return 0;
+    }
+    return up(o);
+}
+
+/** Reads a secret from stdin (a pipe or a prompt's input), trimmed; never echoed. */
+async function readStdin(): Promise<string> {
+    let text = "";
+    for await (const chunk of process.stdin) text += String(chunk);
+    return text.trim();
+}
+
+/** `npm run status`: machines per region with state, image and checks; the last update; the schema. */
+async function status(o: StackOpts): Promise<number> {
+    const { ps } = await prepare({ ...o, policy: false });
+    const api = readStackFile(o.stack)["fpsgame-infra:api"] as { appName?: string } | undefined;
+    const app = String(api?.appName ?? "");
+    const machines = await flyLister(ps.env, app)();
+    const byRegion = new Map<string, typeof machines>();
+    for (const m of machines.filter((x) => x.state !== "destroyed")) {
+        byRegion.set(m.region, [...(byRegion.get(m.region) ?? []), m]);
+    }
+    const lines = [`Stack ${o.stack}: app ${app}`];
+    for (const [region, ms] of [...byRegion].sort()) {
+        const states = [...new Set(ms.map((m) => m.state))].map((st) => `${ms.filter((m) => m.state === st).length} ${st}`);
+        const images = [...new Set(ms.map((m) => String(m.config?.image ?? "?")))];
+        const checks = ms.map((m) => {
+            const own = (m.checks ?? []).filter((k) => !k.name.startsWith("bg_deployments_compat"));
+            return `${own.filter((k) => k.status === "passing").length}/${own.length}`;
+        });
+        lines.push(`  ${region}: ${ms.length} machine(s), ${states.join(", ")}; image ${images.join(", ")}; checks passing ${checks.join(" ")}`);
+    }
+    if (byRegion.size === 0) lines.push("  no machines");
+    const [last] = (await stackHistory(ps)).map(toEntry);
+    lines.push(
+        last
+            ? `  last update: ${last.id} ${last.startTime.toISOString()} ${last.kind} ${last.result}${last.message ? `: ${last.message.split("\n")[0]}` : ""}`
+            : "  last update: none",
+    );
+    const outputs = await ps.stack.outputs();
+    lines.push(`  schema: ${String(outputs.schema?.value ?? "unknown")}`);
+    lines.push(`  api: ${String(outputs.apiUrl?.value ?? "-")}  websocket: ${String(outputs.websocketUrl?.value ?? "-")}`);
+    process.stdout.write(`${lines.join("\n")}\n`);
+    return 0;
+}
+
 async function history(stack: string): Promise<number> {
     const ps = await openStack(stack, { mode: isLocalStack(stack) ? "ensure" : "select" });
     // Without --show-secrets: the entries' config is printed as the stack file holds it.
@@ -329,6 +398,61 @@ async function main(argv: string[]): Promise<void> {
             }),
         ),
     );
+    type EditOpts = StackOpts & { up?: boolean };
+    const editing = (c: Command) => withStack(c.option("--up", "apply it now: preview, up and the health gate"), true);
+    editing(
+        program
+            .command("scale")
+            .description("a region's machine count, a region removed, the running minimum or the VM size, as a config edit")
+            .option("--region <code>", "the Fly region to set the count of (with --count)")
+            .option("--count <n>", "machines in that region (1 to 20)")
+            .option("--remove-region <code>", "remove that region's machines")
+            .option("--min-running <n>", "machines kept running when idle")
+            .option("--vm <kind:cpus:memoryMb>", "the guest size, e.g. shared:2:1024"),
+    ).action(async (o: EditOpts & Parameters<typeof scaleEdits>[0]) => process.exit(await editConfig(o, scaleEdits(o))));
+    editing(
+        program
+            .command("deploy")
+            .description("a new API image, as a config edit (the machines roll when it is applied)")
+            .option("--image <ref>", "the image, with a tag or @sha256 digest"),
+    ).action(async (o: EditOpts & { image?: string }) => process.exit(await editConfig(o, [deployEdit(o.image)])));
+    editing(
+        program
+            .command("rotate")
+            .description("rotate a secret: a strong random value (or --stdin), stored encrypted, never shown")
+            .option("--secret <key>", "the secret's config key: jwtSecret")
+            .option("--stdin", "read the new value from stdin instead of generating one"),
+    ).action(async (o: EditOpts & { secret?: string; stdin?: boolean }) => {
+        const key = rotateKey(o.secret);
+        const value = o.stdin ? await readStdin() : newSecretValue();
+        if (value.length < 32) throw new Error(`--stdin: the new ${key} has ${value.length} characters; allowed is at least 32`);
+        process.exit(await editConfig(o, [{ path: key, value, secret: true }]));
+    });
+    withStack(program.command("status").description("machines per region, checks, the last update and the schema"), true).action(
+        async (o: StackOpts) => process.exit(await status(o)),
+    );
+    withStack(
+        program
+            .command("health")
+            .description("the post-deploy health gate alone")
+            .option("--gate-window <seconds>", "seconds to read the error rate over"),
+        true,
+    ).action(async (o: StackOpts) => {
+        const gate = await runGate(o, (await prepare({ ...o, policy: false })).ps);
+        log(gate.ok ? "healthy." : `unhealthy: ${gate.checks.filter((c) => !c.ok).map((c) => c.name).join(", ")}`);
+        process.exit(gate.ok ? 0 : 1);
+    });
+    withStack(
+        program
+            .command("backup")
+            .description("pg_dump of the stack's database to a file (.backups/<stack>-<time>.sql)")
+            .option("--out <file>", "where to write the dump"),
+        true,
+    ).action(async (o: StackOpts & { out?: string }) => {
+        const file = await backupDatabase((await prepare({ ...o, policy: false })).ps, log, o.out);
+        log(`backup written: ${file} (${fs.statSync(file).size} bytes, mode 600). Restore: psql "<DATABASE_URL>" < ${file}`);
+        process.exit(0);
+    });
     program
         .command("deps")
         .description("install the policy pack's own dependencies if they are missing")

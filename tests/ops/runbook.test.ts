@@ -1,0 +1,53 @@
+/**
+ * The runbook's operations as config edits (ops/runbook.ts): what each command changes, and the
+ * errors that name the argument, the value and what is allowed.
+ */
+import { deployEdit, describeEdit, newSecretValue, rotateKey, scaleEdits } from "../../ops/runbook";
+
+describe("scale", () => {
+    test("a region's count, a region removed, the running minimum and the VM size are config paths", () => {
+        expect(scaleEdits({ region: "sjc", count: "3" })).toEqual([{ path: "api.regions.sjc", value: "3" }]);
+        expect(scaleEdits({ removeRegion: "iad" })).toEqual([{ path: "api.regions.iad" }]);
+        expect(scaleEdits({ minRunning: "2" })).toEqual([{ path: "api.autoscale.minMachinesRunning", value: "2" }]);
+        expect(scaleEdits({ vm: "performance:2:4096" })).toEqual([
+            { path: "api.vm.cpuKind", value: "performance" },
+            { path: "api.vm.cpus", value: "2" },
+            { path: "api.vm.memoryMb", value: "4096" },
+        ]);
+    });
+    test.each([
+        [{ region: "sjc" }, "--region sjc needs --count <machines> (1 to 20)"],
+        [{ region: "SJC1", count: "2" }, '--region "SJC1": allowed is a Fly region code like sjc, with --count'],
+        [{ region: "sjc", count: "21" }, '--count "21": allowed is a whole number from 1 to 20'],
+        [{ region: "sjc", count: "2.5" }, '--count "2.5": allowed is a whole number from 1 to 20'],
+        [{ removeRegion: "x" }, '--remove-region "x": allowed is a Fly region code like iad'],
+        [{ vm: "big" }, '--vm "big": allowed is <shared|performance>:<cpus>:<memoryMb>, like shared:2:1024'],
+        [{}, "npm run scale: say what to change: --region <code> --count <n>, --remove-region <code>, --min-running <n> or --vm <kind>:<cpus>:<memoryMb>"],
+    ])("%j is refused: %s", (args, message) => {
+        expect(() => scaleEdits(args)).toThrow(new Error(message));
+    });
+});
+
+describe("deploy", () => {
+    test("an image with a tag or a digest", () => {
+        expect(deployEdit("registry.fly.io/fpsgame-api:v1.5.0")).toEqual({ path: "api.image", value: "registry.fly.io/fpsgame-api:v1.5.0" });
+        const pinned = `registry.fly.io/fpsgame-api@sha256:${"a".repeat(64)}`;
+        expect(deployEdit(pinned).value).toBe(pinned);
+    });
+    test.each(["", "fpsgame-api", "registry.fly.io/fpsgame-api", "Registry/API:v1"])("%j is refused", (image) => {
+        expect(() => deployEdit(image)).toThrow(
+            `--image ${JSON.stringify(image)}: allowed is an image reference with a tag or digest`,
+        );
+    });
+});
+
+describe("rotate", () => {
+    test("only the API's own secrets; a new value is 64 random base64url characters, never shown", () => {
+        expect(rotateKey("jwtSecret")).toBe("jwtSecret");
+        expect(() => rotateKey("vercel:apiToken")).toThrow('--secret "vercel:apiToken": allowed is jwtSecret');
+        const a = newSecretValue();
+        expect(a).toMatch(/^[A-Za-z0-9_-]{64}$/);
+        expect(newSecretValue()).not.toBe(a);
+        expect(describeEdit({ path: "jwtSecret", value: a, secret: true })).toBe("jwtSecret = [secret, new value]");
+    });
+});
