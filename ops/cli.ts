@@ -19,7 +19,7 @@ import { isLocalStack, localCloud, readStackFile, stackEnv } from "./env";
 import { flyLister, healthGate, GateResult } from "./health";
 import { ensurePolicyPack, policyOptions, PolicyOptions } from "./pulumi";
 import { refuseIfDeadLock, settlePendingCreates } from "./recovery";
-import { rollbackCommand, RollbackOptions, stackHistory, toEntry } from "./rollback";
+import { renderList, rollbackCommand, RollbackOptions, stackHistory, toEntry } from "./rollback";
 import {
     applyEdits,
     backupDatabase,
@@ -255,38 +255,16 @@ async function status(o: StackOpts): Promise<number> {
     return 0;
 }
 
+/** `npm run history`: every update of the stack with the ids `npm run rollback --to` takes (all pages). */
 async function history(stack: string): Promise<number> {
     const ps = await openStack(stack, { mode: isLocalStack(stack) ? "ensure" : "select" });
-    // Without --show-secrets: the entries' config is printed as the stack file holds it.
-    const entries = await ps.stack.history(undefined, undefined, false);
+    const entries = (await stackHistory(ps)).map(toEntry);
     if (entries.length === 0) {
         log(`stack ${stack} has no updates yet: npm run up -- --stack ${stack}`);
         return 0;
     }
-    const rows = entries.map((e) => [
-        e.kind,
-        e.result,
-        e.startTime.toISOString().replace("T", " ").slice(0, 19),
-        e.endTime ? `${((e.endTime.getTime() - e.startTime.getTime()) / 1000).toFixed(1)} s` : "-",
-        describeChanges(e.resourceChanges),
-        oneLine(e.message ?? ""),
-    ]);
-    const head = ["kind", "result", "started (UTC)", "took", "changes", "message"];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) =>
-        cells
-            .map((c, i) => c.padEnd(widths[i]))
-            .join("  ")
-            .trimEnd();
-    process.stdout.write(`Stack ${stack}: ${entries.length} update(s), newest first\n${line(head)}\n`);
-    for (const r of rows) process.stdout.write(`${line(r)}\n`);
+    process.stdout.write(`${renderList(stack, entries)}\n`);
     return 0;
-}
-
-/** A message on one line of at most 60 characters (update messages default to the git commit's). */
-function oneLine(message: string): string {
-    const line = message.split("\n")[0].trim();
-    return line.length > 60 ? `${line.slice(0, 59)}…` : line;
 }
 
 /** The stack named in pulumi arguments (`--stack s`, `--stack=s`, `-s s`), if any. */

@@ -3,6 +3,7 @@
  * against the local cloud. Each test file gets its own stack (`e2e-<name>`), a copy of
  * `Pulumi.local.yaml` with names of its own so files never collide, and removes it after.
  */
+import { spawn } from "child_process";
 import * as fs from "fs";
 import { localStackEnv, REPO_ROOT } from "../../localcloud/stackEnv";
 import { ThrowawayStack } from "../../localcloud/throwawayStack";
@@ -29,6 +30,29 @@ export async function flyAdmin(method: string, pathName: string, body?: unknown)
     });
     const text = await res.text();
     return text ? JSON.parse(text) : undefined;
+}
+
+/** What a command printed, and its exit code. */
+export interface CommandResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/**
+ * Runs one of the project's commands as an operator does (`npm run <name> -- --stack <stack>
+ * <args>`, with no terminal), asynchronously, so the test process keeps serving its own sockets.
+ */
+export function runCommand(name: string, stack: string, args: string[]): Promise<CommandResult> {
+    const child = spawn(process.execPath, ["--require", "./lib/register.js", "ops/cli.ts", name, "--stack", stack, ...args], {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })));
 }
 
 /** One `/v1` request in the Fly emulator's log. */

@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { localBackendDir } from "../../localcloud/stackEnv";
 import { sameProgram } from "../../ops/rollback";
-import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, REPO_ROOT } from "./harness";
+import { CommandResult, E2E_TIMEOUT_MS, E2EStack, flyAdmin, REPO_ROOT, runCommand } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -31,23 +31,13 @@ interface ListedEntry {
 }
 
 /**
- * Runs `npm run rollback -- --stack <stack> <args> --no-policy` as a user would, with no terminal.
- * `--allow-dirty` on every `--to`: the checkout running the tests may hold uncommitted work,
- * which the history then records as dirty (the refusal itself is in tests/ops/rollback.test.ts).
- * Asynchronous, so this process keeps serving its sockets meanwhile.
+ * `npm run rollback -- --stack <stack> --no-policy <args>`, as a user runs it. `--allow-dirty` on
+ * every `--to`: the checkout running the tests may hold uncommitted work, which the history then
+ * records as dirty (the refusal itself is in tests/ops/rollback.test.ts).
  */
-function rollback(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function rollback(...args: string[]): Promise<CommandResult> {
     const extra = args.includes("--to") ? ["--allow-dirty"] : [];
-    const child = spawn(
-        process.execPath,
-        ["--require", "./lib/register.js", "ops/cli.ts", "rollback", "--stack", stack.name, "--no-policy", ...args, ...extra],
-        { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })));
+    return runCommand("rollback", stack.name, ["--no-policy", ...args, ...extra]);
 }
 
 async function list(): Promise<ListedEntry[]> {
@@ -210,18 +200,9 @@ test("a locked stack is refused, and nothing changes; without --yes and no termi
     expect(await snapshot()).toEqual(before);
 });
 
-/** Runs `npm run up -- --stack <stack> --no-policy <args>` as a user would. */
-function upCommand(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const child = spawn(
-        process.execPath,
-        ["--require", "./lib/register.js", "ops/cli.ts", "up", "--stack", stack.name, "--no-policy", ...args],
-        { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })));
+/** `npm run up -- --stack <stack> --no-policy <args>`, as a user runs it. */
+function upCommand(...args: string[]): Promise<CommandResult> {
+    return runCommand("up", stack.name, ["--no-policy", ...args]);
 }
 
 test("npm run up: a deploy whose error rate fails the health gate is rolled back by itself; the history shows both", async () => {

@@ -3,26 +3,16 @@
  * operator runs them against the local cloud on the real engine: each edit is a config diff, and
  * `--up` applies it with the health gate.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
-import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, REPO_ROOT } from "./harness";
+import { CommandResult, E2E_TIMEOUT_MS, E2EStack, flyAdmin, runCommand } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
 const stack = new E2EStack("runbook");
 
-/** `npm run <command> -- --stack <stack> --no-policy <args>`, no terminal. */
-function command(name: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const child = spawn(
-        process.execPath,
-        ["--require", "./lib/register.js", "ops/cli.ts", name, "--stack", stack.name, "--no-policy", ...args],
-        { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })));
+/** `npm run <name> -- --stack <stack> --no-policy <args>`, as an operator runs it. */
+function command(name: string, ...args: string[]): Promise<CommandResult> {
+    return runCommand(name, stack.name, ["--no-policy", ...args]);
 }
 
 async function jwtSecret(): Promise<string> {
