@@ -143,6 +143,8 @@ test("a burst of creates meets Fly's rate limits (429) and still converges with 
 
 test("a certificate stays pending, with the DNS records to create, until its DNS is valid; a refresh then records it active", async () => {
     const host = `${stack.name}.fpsgame.localhost`;
+    // The emulator keeps DNS like the world does, across runs: start from a name that does not resolve.
+    await flyAdmin("POST", "/__emulator/dns", { hostname: host, valid: false });
     await stack.configSet("api.customDomain", host);
     const r = await stack.upOk();
     expect(r.stdout + r.stderr).toContain(
