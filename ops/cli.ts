@@ -16,6 +16,7 @@
 import { Command } from "commander";
 import * as fs from "fs";
 import { isLocalStack, localCloud, readStackFile, stackEnv } from "./env";
+import { ownChecks } from "../providers/fly/provider/machine/wait";
 import { flyLister, healthGate, GateResult } from "./health";
 import { ensurePolicyPack, policyOptions, PolicyOptions } from "./pulumi";
 import { refuseIfDeadLock, settlePendingCreates } from "./recovery";
@@ -56,6 +57,12 @@ interface StackOpts {
     gateWindow?: string;
 }
 
+/** The stack's Fly app, as its file names it (`api.appName`). */
+function flyAppName(stack: string): string {
+    const api = readStackFile(stack)[`${PROJECT}:api`] as { appName?: string } | undefined;
+    return String(api?.appName ?? "");
+}
+
 /** The gate's window: `--gate-window`, else 3 s on the local cloud and 300 s on a real stack. */
 function gateWindow(o: StackOpts): number {
     if (o.gateWindow !== undefined) {
@@ -72,11 +79,9 @@ function gateWindow(o: StackOpts): number {
 async function runGate(o: StackOpts, ps: ProjectStack): Promise<GateResult> {
     const outputs = await ps.stack.outputs();
     const out = (k: string): string => String(outputs[k]?.value ?? "");
-    const api = readStackFile(o.stack)["fpsgame-infra:api"] as { appName?: string } | undefined;
-    const app = String(api?.appName ?? "");
+    const app = flyAppName(o.stack);
     const windowSeconds = gateWindow(o);
-    log(`
-== health gate: ${app} (machines, /healthz, /readyz, /metrics, /ws, error rate over ${windowSeconds}s)`);
+    log(`\n== health gate: ${app} (machines, /healthz, /readyz, /metrics, /ws, error rate over ${windowSeconds}s)`);
     return healthGate(
         {
             app,
@@ -105,22 +110,18 @@ async function gateOrRollBack(o: StackOpts, ps: ProjectStack): Promise<number> {
     const entries = (await stackHistory(ps)).map(toEntry);
     const previous = entries.slice(1).find((e) => e.kind === "update" && e.result === "succeeded");
     if (!previous) {
-        log(`
-health gate failed (${failed.join(", ")}), and the stack has no earlier good update to roll back to.`);
+        log(`\nhealth gate failed (${failed.join(", ")}), and the stack has no earlier good update to roll back to.`);
         return 1;
     }
-    log(`
-health gate failed (${failed.join(", ")}): rolling ${o.stack} back to ${previous.id}, the update before this one.`);
+    log(`\nhealth gate failed (${failed.join(", ")}): rolling ${o.stack} back to ${previous.id}, the update before this one.`);
     const code = await rollbackCommand(
         { stack: o.stack, to: previous.id, yes: true, policy: o.policy, allowDirty: true },
         { log, streams: term(), prepare: async () => prepare(o), gate: () => runGate(o, ps) },
     );
     log(
         code === 0
-            ? `
-The deploy failed its health gate and was rolled back to ${previous.id}; both updates are in the history (npm run rollback -- --stack ${o.stack} --list).`
-            : `
-The deploy failed its health gate, and the automatic rollback to ${previous.id} did not complete (above): roll back by hand with npm run rollback -- --stack ${o.stack} --to <id>.`,
+            ? `\nThe deploy failed its health gate and was rolled back to ${previous.id}; both updates are in the history (npm run rollback -- --stack ${o.stack} --list).`
+            : `\nThe deploy failed its health gate, and the automatic rollback to ${previous.id} did not complete (above): roll back by hand with npm run rollback -- --stack ${o.stack} --to <id>.`,
     );
     return 1;
 }
@@ -202,7 +203,8 @@ function term(): ReturnType<typeof terminalStreams> {
  * (a pull request's preview shows exactly it), or applied now with `--up` (preview, up, gate).
  */
 async function editConfig(o: StackOpts & { up?: boolean }, edits: ConfigEdit[]): Promise<number> {
-    const { ps } = await prepare(o);
+    // An edit alone is a config change: no local cloud, no policy pack until it is applied.
+    const ps = o.up ? (await prepare(o)).ps : await openStack(o.stack, { mode: isLocalStack(o.stack) ? "ensure" : "select" });
     await applyEdits(ps, edits);
     log(`Pulumi.${o.stack}.yaml: ${edits.map(describeEdit).join("; ")}`);
     if (!o.up) {
@@ -224,8 +226,7 @@ async function readStdin(): Promise<string> {
 /** `npm run status`: machines per region with state, image and checks; the last update; the schema. */
 async function status(o: StackOpts): Promise<number> {
     const { ps } = await prepare({ ...o, policy: false });
-    const api = readStackFile(o.stack)["fpsgame-infra:api"] as { appName?: string } | undefined;
-    const app = String(api?.appName ?? "");
+    const app = flyAppName(o.stack);
     const machines = await flyLister(ps.env, app)();
     const byRegion = new Map<string, typeof machines>();
     for (const m of machines.filter((x) => x.state !== "destroyed")) {
@@ -236,7 +237,7 @@ async function status(o: StackOpts): Promise<number> {
         const states = [...new Set(ms.map((m) => m.state))].map((st) => `${ms.filter((m) => m.state === st).length} ${st}`);
         const images = [...new Set(ms.map((m) => String(m.config?.image ?? "?")))];
         const checks = ms.map((m) => {
-            const own = (m.checks ?? []).filter((k) => !k.name.startsWith("bg_deployments_compat"));
+            const own = ownChecks(m);
             return `${own.filter((k) => k.status === "passing").length}/${own.length}`;
         });
         lines.push(`  ${region}: ${ms.length} machine(s), ${states.join(", ")}; image ${images.join(", ")}; checks passing ${checks.join(" ")}`);
