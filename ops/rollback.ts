@@ -16,6 +16,7 @@ import * as path from "path";
 import * as readline from "readline";
 import { parseDocument } from "yaml";
 import { REPO_ROOT } from "./env";
+import type { GateResult } from "./health";
 import { fileBackendDir, pulumiRunning, stackLocks } from "./recovery";
 import {
     describeChanges,
@@ -311,7 +312,7 @@ export interface RollbackIO {
     /** Asks a yes/no question; `undefined` when nobody can answer (no terminal). */
     confirm?: (question: string) => Promise<boolean | undefined>;
     /** The health gate, run after the rollback's up (ops/health.ts). */
-    gate?: () => Promise<{ ok: boolean; checks: { name: string; ok: boolean; detail: string }[] }>;
+    gate?: () => Promise<GateResult>;
 }
 
 /** Asks on the terminal; no terminal means no answer. */

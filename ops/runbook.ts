@@ -121,15 +121,9 @@ export async function databaseUrl(ps: ProjectStack): Promise<string> {
         resources?: { type: string; outputs?: Record<string, unknown> }[];
     };
     const project = (state.resources ?? []).find((r) => r.type === "neon:index/project:Project");
-    const raw = project?.outputs?.connectionUri;
-    const uri =
-        typeof raw === "string"
-            ? raw
-            : typeof raw === "object" && raw !== null && typeof (raw as { plaintext?: unknown }).plaintext === "string"
-              ? JSON.parse((raw as { plaintext: string }).plaintext)
-              : typeof (raw as { value?: unknown })?.value === "string"
-                ? (raw as { value: string }).value
-                : undefined;
+    // Exported with --show-secrets, a secret output is `{<sig>: …, plaintext: "<JSON>"}`.
+    const raw = project?.outputs?.connectionUri as string | { plaintext?: string } | undefined;
+    const uri: unknown = typeof raw === "object" && typeof raw.plaintext === "string" ? JSON.parse(raw.plaintext) : raw;
     if (typeof uri !== "string" || uri === "") {
         throw new Error(`stack ${ps.name} has no database in its state yet: npm run up -- --stack ${ps.name} first`);
     }
