@@ -56,7 +56,10 @@ function flyToken(): string {
 function emulatorBuild(args: readonly string[]): string {
     const dir = path.join(REPO_ROOT, "localcloud", "fly-emulator");
     const h = createHash("sha256").update(args.join(" "));
-    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".ts")).sort()) {
+    for (const f of fs
+        .readdirSync(dir)
+        .filter((n) => n.endsWith(".ts"))
+        .sort()) {
         h.update(f).update(fs.readFileSync(path.join(dir, f)));
     }
     return h.digest("hex").slice(0, 16);
@@ -96,9 +99,12 @@ export async function startFlyEmulator(log: Log): Promise<string> {
             log(`fly emulator already running on http://127.0.0.1:${current}`);
             return `http://127.0.0.1:${current}`;
         }
-        log(`fly emulator on port ${current} runs an older build of localcloud/fly-emulator: restarting it (its state is kept)`);
+        log(
+            `fly emulator on port ${current} runs an older build of localcloud/fly-emulator: restarting it (its state is kept)`,
+        );
         stopFlyEmulator(log);
-        for (let i = 0; i < 50 && (await flyResponds(current, token)); i++) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 50 && (await flyResponds(current, token)); i++)
+            await new Promise((r) => setTimeout(r, 100));
     }
     // Not running: FLY_EMULATOR_PORT, else the remembered port, else a new free one. Clients
     // read the port from its file, so a remembered port another process took is replaced.

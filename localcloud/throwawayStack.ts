@@ -82,7 +82,9 @@ export class ThrowawayStack {
     async init(): Promise<void> {
         const existing = await openStack(this.name, { mode: "ensure", env: this.env });
         if (!existing.created) {
-            process.stderr.write(`${this.name}: a stack left by an earlier run exists; destroying and removing it first\n`);
+            process.stderr.write(
+                `${this.name}: a stack left by an earlier run exists; destroying and removing it first\n`,
+            );
             this.opened = Promise.resolve(existing);
             const text = fs.readFileSync(this.file, "utf8");
             await this.remove();

@@ -68,7 +68,9 @@ function gateWindow(o: StackOpts): number {
     if (o.gateWindow !== undefined) {
         const n = Number(o.gateWindow);
         if (!Number.isFinite(n) || n < 0 || n > 3600) {
-            throw new Error(`--gate-window ${JSON.stringify(o.gateWindow)}: allowed is a number of seconds from 0 to 3600`);
+            throw new Error(
+                `--gate-window ${JSON.stringify(o.gateWindow)}: allowed is a number of seconds from 0 to 3600`,
+            );
         }
         return n;
     }
@@ -113,7 +115,9 @@ async function gateOrRollBack(o: StackOpts, ps: ProjectStack): Promise<number> {
         log(`\nhealth gate failed (${failed.join(", ")}), and the stack has no earlier good update to roll back to.`);
         return 1;
     }
-    log(`\nhealth gate failed (${failed.join(", ")}): rolling ${o.stack} back to ${previous.id}, the update before this one.`);
+    log(
+        `\nhealth gate failed (${failed.join(", ")}): rolling ${o.stack} back to ${previous.id}, the update before this one.`,
+    );
     const code = await rollbackCommand(
         { stack: o.stack, to: previous.id, yes: true, policy: o.policy, allowDirty: true },
         { log, streams: term(), prepare: async () => prepare(o), gate: () => runGate(o, ps) },
@@ -204,7 +208,9 @@ function term(): ReturnType<typeof terminalStreams> {
  */
 async function editConfig(o: StackOpts & { up?: boolean }, edits: ConfigEdit[]): Promise<number> {
     // An edit alone is a config change: no local cloud, no policy pack until it is applied.
-    const ps = o.up ? (await prepare(o)).ps : await openStack(o.stack, { mode: isLocalStack(o.stack) ? "ensure" : "select" });
+    const ps = o.up
+        ? (await prepare(o)).ps
+        : await openStack(o.stack, { mode: isLocalStack(o.stack) ? "ensure" : "select" });
     await applyEdits(ps, edits);
     log(`Pulumi.${o.stack}.yaml: ${edits.map(describeEdit).join("; ")}`);
     if (!o.up) {
@@ -234,13 +240,17 @@ async function status(o: StackOpts): Promise<number> {
     }
     const lines = [`Stack ${o.stack}: app ${app}`];
     for (const [region, ms] of [...byRegion].sort()) {
-        const states = [...new Set(ms.map((m) => m.state))].map((st) => `${ms.filter((m) => m.state === st).length} ${st}`);
+        const states = [...new Set(ms.map((m) => m.state))].map(
+            (st) => `${ms.filter((m) => m.state === st).length} ${st}`,
+        );
         const images = [...new Set(ms.map((m) => String(m.config?.image ?? "?")))];
         const checks = ms.map((m) => {
             const own = ownChecks(m);
             return `${own.filter((k) => k.status === "passing").length}/${own.length}`;
         });
-        lines.push(`  ${region}: ${ms.length} machine(s), ${states.join(", ")}; image ${images.join(", ")}; checks passing ${checks.join(" ")}`);
+        lines.push(
+            `  ${region}: ${ms.length} machine(s), ${states.join(", ")}; image ${images.join(", ")}; checks passing ${checks.join(" ")}`,
+        );
     }
     if (byRegion.size === 0) lines.push("  no machines");
     const [last] = (await stackHistory(ps)).map(toEntry);
@@ -251,7 +261,9 @@ async function status(o: StackOpts): Promise<number> {
     );
     const outputs = await ps.stack.outputs();
     lines.push(`  schema: ${String(outputs.schema?.value ?? "unknown")}`);
-    lines.push(`  api: ${String(outputs.apiUrl?.value ?? "-")}  websocket: ${String(outputs.websocketUrl?.value ?? "-")}`);
+    lines.push(
+        `  api: ${String(outputs.apiUrl?.value ?? "-")}  websocket: ${String(outputs.websocketUrl?.value ?? "-")}`,
+    );
     process.stdout.write(`${lines.join("\n")}\n`);
     return 0;
 }
@@ -341,11 +353,12 @@ async function main(argv: string[]): Promise<void> {
             .command("up")
             .description("pulumi up with the policy pack, then the health gate (a failed gate rolls back)")
             .option("--no-gate", "skip the health gate after the up")
-            .option("--gate-window <seconds>", "seconds the gate reads the error rate over (default: 300; 3 on the local cloud)"),
+            .option(
+                "--gate-window <seconds>",
+                "seconds the gate reads the error rate over (default: 300; 3 on the local cloud)",
+            ),
         true,
-    ).action(
-        async (o: StackOpts, cmd: Command) => process.exit(await up(o, parseOpFlags("up", o.stack, cmd.args))),
-    );
+    ).action(async (o: StackOpts, cmd: Command) => process.exit(await up(o, parseOpFlags("up", o.stack, cmd.args))));
     withStack(program.command("history").description("the stack's update history"), true).action(async (o: StackOpts) =>
         process.exit(await history(o.stack)),
     );
@@ -382,13 +395,17 @@ async function main(argv: string[]): Promise<void> {
     editing(
         program
             .command("scale")
-            .description("a region's machine count, a region removed, the running minimum or the VM size, as a config edit")
+            .description(
+                "a region's machine count, a region removed, the running minimum or the VM size, as a config edit",
+            )
             .option("--region <code>", "the Fly region to set the count of (with --count)")
             .option("--count <n>", "machines in that region (1 to 20)")
             .option("--remove-region <code>", "remove that region's machines")
             .option("--min-running <n>", "machines kept running when idle")
             .option("--vm <kind:cpus:memoryMb>", "the guest size, e.g. shared:2:1024"),
-    ).action(async (o: EditOpts & Parameters<typeof scaleEdits>[0]) => process.exit(await editConfig(o, scaleEdits(o))));
+    ).action(async (o: EditOpts & Parameters<typeof scaleEdits>[0]) =>
+        process.exit(await editConfig(o, scaleEdits(o))),
+    );
     editing(
         program
             .command("deploy")
@@ -404,12 +421,14 @@ async function main(argv: string[]): Promise<void> {
     ).action(async (o: EditOpts & { secret?: string; stdin?: boolean }) => {
         const key = rotateKey(o.secret);
         const value = o.stdin ? await readStdin() : newSecretValue();
-        if (value.length < 32) throw new Error(`--stdin: the new ${key} has ${value.length} characters; allowed is at least 32`);
+        if (value.length < 32)
+            throw new Error(`--stdin: the new ${key} has ${value.length} characters; allowed is at least 32`);
         process.exit(await editConfig(o, [{ path: key, value, secret: true }]));
     });
-    withStack(program.command("status").description("machines per region, checks, the last update and the schema"), true).action(
-        async (o: StackOpts) => process.exit(await status(o)),
-    );
+    withStack(
+        program.command("status").description("machines per region, checks, the last update and the schema"),
+        true,
+    ).action(async (o: StackOpts) => process.exit(await status(o)));
     withStack(
         program
             .command("health")
@@ -418,7 +437,14 @@ async function main(argv: string[]): Promise<void> {
         true,
     ).action(async (o: StackOpts) => {
         const gate = await runGate(o, (await prepare({ ...o, policy: false })).ps);
-        log(gate.ok ? "healthy." : `unhealthy: ${gate.checks.filter((c) => !c.ok).map((c) => c.name).join(", ")}`);
+        log(
+            gate.ok
+                ? "healthy."
+                : `unhealthy: ${gate.checks
+                      .filter((c) => !c.ok)
+                      .map((c) => c.name)
+                      .join(", ")}`,
+        );
         process.exit(gate.ok ? 0 : 1);
     });
     withStack(
@@ -429,7 +455,9 @@ async function main(argv: string[]): Promise<void> {
         true,
     ).action(async (o: StackOpts & { out?: string }) => {
         const file = await backupDatabase((await prepare({ ...o, policy: false })).ps, log, o.out);
-        log(`backup written: ${file} (${fs.statSync(file).size} bytes, mode 600). Restore: psql "<DATABASE_URL>" < ${file}`);
+        log(
+            `backup written: ${file} (${fs.statSync(file).size} bytes, mode 600). Restore: psql "<DATABASE_URL>" < ${file}`,
+        );
         process.exit(0);
     });
     program

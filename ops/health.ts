@@ -76,7 +76,11 @@ export function requestCounters(text: string): { total: number; errors: number }
  * A GET with Node's http/https (not fetch, which may not set `Host`: the local edge routes by it).
  * Resolves with the status and body; rejects on a network error or after 10 s.
  */
-function get(resolve: Resolve, url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function get(
+    resolve: Resolve,
+    url: string,
+    headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
     const r = resolve(url);
     const u = new URL(r.url);
     const client = u.protocol === "https:" ? https : http;
@@ -101,7 +105,10 @@ function get(resolve: Resolve, url: string, headers: Record<string, string> = {}
 function websocketOpens(resolve: Resolve, url: string): Promise<{ ok: boolean; detail: string }> {
     const r = resolve(url);
     return new Promise((done) => {
-        const ws = new WebSocket(r.url.replace(/^http/, "ws"), { headers: r.host ? { host: r.host } : {}, handshakeTimeout: 10_000 });
+        const ws = new WebSocket(r.url.replace(/^http/, "ws"), {
+            headers: r.host ? { host: r.host } : {},
+            handshakeTimeout: 10_000,
+        });
         ws.on("open", () => {
             ws.close();
             done({ ok: true, detail: "upgrade accepted (101)" });
@@ -139,10 +146,19 @@ export async function healthGate(t: GateTarget, opts: GateOptions): Promise<Gate
             });
             const detail = sick.length
                 ? `${sick.length} of ${machines.length} not started with passing checks: ${sick
-                      .map((m) => `${m.name} ${m.state}${ownChecks(m).map((k) => ` ${k.name}=${k.status}`).join("")}`)
+                      .map(
+                          (m) =>
+                              `${m.name} ${m.state}${ownChecks(m)
+                                  .map((k) => ` ${k.name}=${k.status}`)
+                                  .join("")}`,
+                      )
                       .join("; ")}`
                 : `${machines.length} started, every check passing`;
-            return { name: "machines", ok: machines.length > 0 && sick.length === 0, detail: machines.length ? detail : "no machine" };
+            return {
+                name: "machines",
+                ok: machines.length > 0 && sick.length === 0,
+                detail: machines.length ? detail : "no machine",
+            };
         }),
     );
     for (const [name, url] of [
@@ -167,7 +183,12 @@ export async function healthGate(t: GateTarget, opts: GateOptions): Promise<Gate
             };
         }),
     );
-    add(await guard("websocket", async () => ({ name: "websocket", ...(await websocketOpens(t.resolve, t.websocketUrl)) })));
+    add(
+        await guard("websocket", async () => ({
+            name: "websocket",
+            ...(await websocketOpens(t.resolve, t.websocketUrl)),
+        })),
+    );
 
     // The error rate: each machine's counters (Fly's proxy routes to one with `fly-force-instance-id`),
     // read at the start and the end of the window.

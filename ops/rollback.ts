@@ -265,7 +265,9 @@ export function programWorktree(commit: string, log: (l: string) => void): strin
     }
     for (const sub of [".", "policies"]) {
         if (fs.existsSync(path.join(dir, sub, "node_modules", ".package-lock.json"))) continue;
-        log(`installing commit ${commit.slice(0, 7)}'s dependencies (npm ci in ${path.join(path.relative(REPO_ROOT, dir), sub)})`);
+        log(
+            `installing commit ${commit.slice(0, 7)}'s dependencies (npm ci in ${path.join(path.relative(REPO_ROOT, dir), sub)})`,
+        );
         // Its output goes to stderr with the rest of the progress: stdout is for --json.
         execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"], {
             cwd: path.join(dir, sub),
@@ -443,12 +445,19 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
     // `pulumi stack export` without --show-secrets (the Automation API's exportStack adds it): the
     // secrets stay ciphertext in the file.
     fs.writeFileSync(backup, "", { mode: 0o600 });
-    const exported = await runPulumi(o.stack, ["stack", "export", "--file", backup, "--stack", o.stack], { capture: true }, ps.env);
+    const exported = await runPulumi(
+        o.stack,
+        ["stack", "export", "--file", backup, "--stack", o.stack],
+        { capture: true },
+        ps.env,
+    );
     if (exported.code !== 0) {
         fs.rmSync(backup, { force: true });
         return refuse(`the backup of the current state failed: ${exported.stderr.trim()}`);
     }
-    log(`backup of the current state: ${path.relative(REPO_ROOT, backup)} (restore: npm run pulumi -- stack import --file ${path.relative(REPO_ROOT, backup)} --stack ${o.stack})`);
+    log(
+        `backup of the current state: ${path.relative(REPO_ROOT, backup)} (restore: npm run pulumi -- stack import --file ${path.relative(REPO_ROOT, backup)} --stack ${o.stack})`,
+    );
 
     const programFile = path.join(programDir, `Pulumi.${o.stack}.yaml`);
     const programText = fs.existsSync(programFile) ? fs.readFileSync(programFile, "utf8") : here.text;
@@ -473,8 +482,11 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
                 if (value.secret && typeof value.value === "string") await setSecretConfig(opened, key, value.value);
             }
         }
-        log(`\n== rollback of ${o.stack} to ${target.id} (${shortTime(target.startTime)}, commit ${commit.slice(0, 7)}): preview`);
-        for (const c of restored.changes) log(`  config ${c.key}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
+        log(
+            `\n== rollback of ${o.stack} to ${target.id} (${shortTime(target.startTime)}, commit ${commit.slice(0, 7)}): preview`,
+        );
+        for (const c of restored.changes)
+            log(`  config ${c.key}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
         if (order.staysApplied.length) {
             log(
                 `  migrations ${order.staysApplied.join(", ")} stay applied (schema ${currentVersion}, the target expects ${targetVersion}): usually safe, as migrations only expand the schema (expand, then contract); pass --migrate-down to undo them after the machines are back`,
@@ -486,10 +498,16 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
             return refuse(`the preview of the rollback failed (above)`);
         }
         if (!o.yes) {
-            const answer = await (io.confirm ?? terminalConfirm)(`Roll ${o.stack} back to ${target.id} as previewed above?`);
+            const answer = await (io.confirm ?? terminalConfirm)(
+                `Roll ${o.stack} back to ${target.id} as previewed above?`,
+            );
             if (answer !== true) {
                 undo();
-                return refuse(answer === undefined ? "no terminal to confirm on: pass --yes to roll back without asking" : "not confirmed");
+                return refuse(
+                    answer === undefined
+                        ? "no terminal to confirm on: pass --yes to roll back without asking"
+                        : "not confirmed",
+                );
             }
         }
         const message = `rollback to ${target.id} (${shortTime(target.startTime)} UTC, commit ${commit.slice(0, 7)})`;
@@ -497,7 +515,9 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
         log(`\n== pulumi up --stack ${o.stack}: ${message}`);
         const up = await runOp((s) => opened.stack.up({ ...policy, message, ...s }), io.streams);
         if (up.code !== 0 || !up.result) {
-            log(`\nrollback up failed: the stack file keeps the restored config; fix the cause above and run npm run up -- --stack ${o.stack}, or restore the backup`);
+            log(
+                `\nrollback up failed: the stack file keeps the restored config; fix the cause above and run npm run up -- --stack ${o.stack}, or restore the backup`,
+            );
             return 1;
         }
         const changes: OpMap = { ...up.result.summary.resourceChanges };
@@ -506,11 +526,18 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
             log(`\n== machines are back; now the schema: migrateTo ${order.phase2MigrateTo}`);
             write(withMigrateTo(restored.config, order.phase2MigrateTo));
             const down = await runOp(
-                (s) => opened.stack.up({ ...policy, message: `${message}: schema down to ${order.phase2MigrateTo}`, ...s }),
+                (s) =>
+                    opened.stack.up({
+                        ...policy,
+                        message: `${message}: schema down to ${order.phase2MigrateTo}`,
+                        ...s,
+                    }),
                 io.streams,
             );
             if (down.code !== 0 || !down.result) {
-                log(`\nthe schema step failed: the machines run the target's program; fix the cause and run npm run up -- --stack ${o.stack}`);
+                log(
+                    `\nthe schema step failed: the machines run the target's program; fix the cause and run npm run up -- --stack ${o.stack}`,
+                );
                 return 1;
             }
             migratedDown = true;
@@ -534,9 +561,7 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
         if (io.gate) {
             const gate = await io.gate();
             const failing = gate.checks.filter((c) => !c.ok);
-            summary.health = gate.ok
-                ? "passed"
-                : `failed: ${failing.map((c) => `${c.name} (${c.detail})`).join("; ")}`;
+            summary.health = gate.ok ? "passed" : `failed: ${failing.map((c) => `${c.name} (${c.detail})`).join("; ")}`;
         }
         log(
             [

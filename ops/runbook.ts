@@ -49,7 +49,9 @@ export function scaleEdits(o: {
     };
     if (o.region !== undefined || o.count !== undefined) {
         if (o.region === undefined || !REGION_RE.test(o.region)) {
-            throw new Error(`--region ${JSON.stringify(o.region ?? "")}: allowed is a Fly region code like sjc, with --count`);
+            throw new Error(
+                `--region ${JSON.stringify(o.region ?? "")}: allowed is a Fly region code like sjc, with --count`,
+            );
         }
         if (o.count === undefined) throw new Error(`--region ${o.region} needs --count <machines> (1 to 20)`);
         edits.push({ path: `api.regions.${o.region}`, value: whole("--count", o.count, 1, 20) });
@@ -65,18 +67,31 @@ export function scaleEdits(o: {
     }
     if (o.vm !== undefined) {
         const m = /^(shared|performance):(\d+):(\d+)$/.exec(o.vm);
-        if (!m) throw new Error(`--vm ${JSON.stringify(o.vm)}: allowed is <shared|performance>:<cpus>:<memoryMb>, like shared:2:1024`);
-        edits.push({ path: "api.vm.cpuKind", value: m[1] }, { path: "api.vm.cpus", value: m[2] }, { path: "api.vm.memoryMb", value: m[3] });
+        if (!m)
+            throw new Error(
+                `--vm ${JSON.stringify(o.vm)}: allowed is <shared|performance>:<cpus>:<memoryMb>, like shared:2:1024`,
+            );
+        edits.push(
+            { path: "api.vm.cpuKind", value: m[1] },
+            { path: "api.vm.cpus", value: m[2] },
+            { path: "api.vm.memoryMb", value: m[3] },
+        );
     }
     if (edits.length === 0) {
-        throw new Error("npm run scale: say what to change: --region <code> --count <n>, --remove-region <code>, --min-running <n> or --vm <kind>:<cpus>:<memoryMb>");
+        throw new Error(
+            "npm run scale: say what to change: --region <code> --count <n>, --remove-region <code>, --min-running <n> or --vm <kind>:<cpus>:<memoryMb>",
+        );
     }
     return edits;
 }
 
 /** The edit of `npm run deploy`: the image, a registry reference with a tag and/or a digest. */
 export function deployEdit(image: string | undefined): ConfigEdit {
-    if (!image || !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$/.test(image) || !/[:@]/.test(image)) {
+    if (
+        !image ||
+        !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$/.test(image) ||
+        !/[:@]/.test(image)
+    ) {
         throw new Error(
             `--image ${JSON.stringify(image ?? "")}: allowed is an image reference with a tag or digest, like registry.fly.io/fpsgame-api:v1.5.0 or …@sha256:<64 hex>`,
         );

@@ -5,7 +5,15 @@
  * the config is kept verbatim, since an update replaces the whole config anyway.
  */
 import type { CheckStatus, JsonObject, MachineState } from "./types";
-import { ApiError, badRequest, isImageReference, isPlainObject, normalizeDuration, parseGoDuration, rfc3339 } from "./util";
+import {
+    ApiError,
+    badRequest,
+    isImageReference,
+    isPlainObject,
+    normalizeDuration,
+    parseGoDuration,
+    rfc3339,
+} from "./util";
 
 export interface Guest {
     cpu_kind: "shared" | "performance";

@@ -473,7 +473,8 @@ export class Machines {
             now: Date.now(),
             timeFactor: this.model.opts.timeFactor,
             // A fault rule wins; else an image whose endpoints fail (`edge.ts`) fails its checks.
-            forced: this.model.opts.faults.checkOverride(app.name, m.region) ?? imageCheckStatus(String(m.config.image)),
+            forced:
+                this.model.opts.faults.checkOverride(app.name, m.region) ?? imageCheckStatus(String(m.config.image)),
         });
         if (checks.length > 0) wire.checks = checks;
         wire.host_status = "ok";

@@ -327,7 +327,8 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
     on(admin, "GET", "/__emulator/requests", (c) => {
         const raw = c.query.get("since");
         const since = raw === null ? 0 : Number(raw);
-        if (!Number.isInteger(since) || since < 0) throw badRequest(`invalid since ${JSON.stringify(raw)}: a request's seq (0 or more)`);
+        if (!Number.isInteger(since) || since < 0)
+            throw badRequest(`invalid since ${JSON.stringify(raw)}: a request's seq (0 or more)`);
         return { status: 200, body: requestLog.filter((e) => e.seq > since).map((e) => ({ ...e })) };
     });
     on(admin, "DELETE", "/__emulator/requests", () => {

@@ -910,7 +910,13 @@ describe("checks follow Fly's timing", () => {
     beforeAll(async () => {
         slowDir = fs.mkdtempSync(path.join(os.tmpdir(), "fly-emulator-checks-"));
         // 0.05: a 2 s grace period and a 1 s interval give a first result 150 ms after the start.
-        slow = await startFlyEmulator({ port: 0, stateDir: slowDir, token: TOKEN, transitionDelayMs: 20, timeFactor: 0.05 });
+        slow = await startFlyEmulator({
+            port: 0,
+            stateDir: slowDir,
+            token: TOKEN,
+            transitionDelayMs: 20,
+            timeFactor: 0.05,
+        });
         await at("/v1/apps", { method: "POST", body: JSON.stringify({ app_name: "timing", org_slug: "personal" }) });
     });
     afterAll(async () => {
@@ -929,37 +935,46 @@ describe("checks follow Fly's timing", () => {
             ],
             checks: { ready: { type: "http", port: 8080, path: "/readyz", interval: "1s", grace_period: "2s" } },
         });
-        const m = await (await at("/v1/apps/timing/machines", { method: "POST", body: JSON.stringify({ region: "iad", config }) })).json() as any;
+        const m = (await (
+            await at("/v1/apps/timing/machines", { method: "POST", body: JSON.stringify({ region: "iad", config }) })
+        ).json()) as any;
         await at(`/v1/apps/timing/machines/${m.id}/wait?state=started`);
-        const early = await (await at(`/v1/apps/timing/machines/${m.id}`)).json() as any;
+        const early = (await (await at(`/v1/apps/timing/machines/${m.id}`)).json()) as any;
         expect(early.state).toBe("started");
         expect(early.checks).toBeUndefined();
 
         await new Promise((r) => setTimeout(r, 250));
-        const later = await (await at(`/v1/apps/timing/machines/${m.id}`)).json() as any;
+        const later = (await (await at(`/v1/apps/timing/machines/${m.id}`)).json()) as any;
         expect(later.checks.map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
             ["servicecheck-00-http-8080", "passing"],
             ["ready", "passing"],
         ]);
         slow.addFaults([{ checks: "critical", app: "timing" }]);
-        const sick = await (await at(`/v1/apps/timing/machines/${m.id}`)).json() as any;
+        const sick = (await (await at(`/v1/apps/timing/machines/${m.id}`)).json()) as any;
         expect(sick.checks.map((c: { status: string }) => c.status)).toEqual(["critical", "critical"]);
         slow.clearFaults();
     });
 
     test("an update starts the clock again: the new instance has no results until its grace period has passed", async () => {
         const config = machineConfig(undefined, {
-            services: [{ protocol: "tcp", internal_port: 8080, checks: [{ type: "tcp", interval: "1s", grace_period: "2s" }] }],
+            services: [
+                { protocol: "tcp", internal_port: 8080, checks: [{ type: "tcp", interval: "1s", grace_period: "2s" }] },
+            ],
         });
-        const m = await (await at("/v1/apps/timing/machines", { method: "POST", body: JSON.stringify({ region: "iad", config }) })).json() as any;
+        const m = (await (
+            await at("/v1/apps/timing/machines", { method: "POST", body: JSON.stringify({ region: "iad", config }) })
+        ).json()) as any;
         await at(`/v1/apps/timing/machines/${m.id}/wait?state=started`);
         await new Promise((r) => setTimeout(r, 250));
-        expect((await (await at(`/v1/apps/timing/machines/${m.id}`)).json() as any).checks).toHaveLength(1);
-        const updated = await (
-            await at(`/v1/apps/timing/machines/${m.id}`, { method: "POST", body: JSON.stringify({ config: { ...config, env: { V: "2" } } }) })
-        ).json() as any;
+        expect(((await (await at(`/v1/apps/timing/machines/${m.id}`)).json()) as any).checks).toHaveLength(1);
+        const updated = (await (
+            await at(`/v1/apps/timing/machines/${m.id}`, {
+                method: "POST",
+                body: JSON.stringify({ config: { ...config, env: { V: "2" } } }),
+            })
+        ).json()) as any;
         await at(`/v1/apps/timing/machines/${m.id}/wait?state=started&version=${updated.instance_id}`);
-        expect((await (await at(`/v1/apps/timing/machines/${m.id}`)).json() as any).checks).toBeUndefined();
+        expect(((await (await at(`/v1/apps/timing/machines/${m.id}`)).json()) as any).checks).toBeUndefined();
     });
 });
 
@@ -978,13 +993,19 @@ describe("capacity refusals have Fly's shapes", () => {
                 status: "insufficient_capacity",
             },
         });
-        const update = await call("POST", `/v1/apps/cap/machines/${m.id}`, { config: machineConfig("registry.fly.io/fpsgame-api:v2") });
+        const update = await call("POST", `/v1/apps/cap/machines/${m.id}`, {
+            config: machineConfig("registry.fly.io/fpsgame-api:v2"),
+        });
         expect(update).toEqual({
             status: 409,
-            body: { error: "aborted: could not reserve resource for machine: insufficient memory available to fulfill request" },
+            body: {
+                error: "aborted: could not reserve resource for machine: insufficient memory available to fulfill request",
+            },
         });
         // Refused before it was handled: the machine still runs its old config.
-        expect((await call("GET", `/v1/apps/cap/machines/${m.id}`)).body.config.image).toBe("registry.fly.io/fpsgame-api:v1");
+        expect((await call("GET", `/v1/apps/cap/machines/${m.id}`)).body.config.image).toBe(
+            "registry.fly.io/fpsgame-api:v1",
+        );
     });
 });
 
@@ -1023,7 +1044,7 @@ describe("rate limits", () => {
             statuses.push(res.status);
             if (res.status === 429) {
                 expect(res.headers.get("retry-after")).toBe("1");
-                expect(await res.json() as any).toEqual({
+                expect((await res.json()) as any).toEqual({
                     error: "rate limit exceeded for POST /v1/apps/:app/machines: try again in 1s",
                 });
             }
@@ -1038,7 +1059,9 @@ describe("rate limits", () => {
     test("Get Machine allows a burst of 10; without retryAfter a 429 carries no Retry-After; admin endpoints are never limited", async () => {
         await start(false);
         await post("/v1/apps", { app_name: "rl-get", org_slug: "personal" });
-        const m = await (await post("/v1/apps/rl-get/machines", { region: "iad", config: machineConfig() })).json() as any;
+        const m = (await (
+            await post("/v1/apps/rl-get/machines", { region: "iad", config: machineConfig() })
+        ).json()) as any;
         const statuses: number[] = [];
         let last: Response | undefined;
         for (let i = 0; i < 11; i++) {

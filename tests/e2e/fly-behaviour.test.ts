@@ -51,10 +51,14 @@ test("a rollout waits for checks that report only after their grace period and i
     // Every machine showed no result first, then all its checks passing.
     for (const name of ["sjc-1", "sjc-2", "iad-1", "iad-2"]) {
         expect(out).toMatch(
-            new RegExp(`machine "${stack.appName}-${name}" \\([0-9a-f]+\\) in app "${stack.appName}": waiting for health checks: 0/2 passing; 2 with no result yet`),
+            new RegExp(
+                `machine "${stack.appName}-${name}" \\([0-9a-f]+\\) in app "${stack.appName}": waiting for health checks: 0/2 passing; 2 with no result yet`,
+            ),
         );
         expect(out).toMatch(
-            new RegExp(`machine "${stack.appName}-${name}" \\([0-9a-f]+\\) in app "${stack.appName}": health checks 2/2 passing`),
+            new RegExp(
+                `machine "${stack.appName}-${name}" \\([0-9a-f]+\\) in app "${stack.appName}": health checks 2/2 passing`,
+            ),
         );
     }
     // One machine at a time, each waiting at least 1.5 s for its first results.
@@ -67,7 +71,9 @@ test("a failing check halts the rollout at the first sick machine; the rest keep
     await stack.configSet("api.checks.gracePeriod", "2s");
     await stack.configSet("api.checks.waitTimeoutSeconds", "10");
     await stack.upOk();
-    await flyAdmin("POST", "/__emulator/faults", { rules: [{ checks: "critical", app: stack.appName, region: "sjc" }] });
+    await flyAdmin("POST", "/__emulator/faults", {
+        rules: [{ checks: "critical", app: stack.appName, region: "sjc" }],
+    });
     await stack.configSet("api.image", "registry.fly.io/fpsgame-api:v1.6.0");
     const failed = await stack.up();
     expect(failed.code).not.toBe(0);
@@ -85,7 +91,9 @@ test("a failing check halts the rollout at the first sick machine; the rest keep
         "sjc-2": "registry.fly.io/fpsgame-api:v1.5.0",
     });
     // The state still records sjc-1's old image (its update failed), so the next up updates it again.
-    const sjc1 = (await stack.stateResources("fly:index:Machine")).find((x) => x.outputs.name === `${stack.appName}-sjc-1`);
+    const sjc1 = (await stack.stateResources("fly:index:Machine")).find(
+        (x) => x.outputs.name === `${stack.appName}-sjc-1`,
+    );
     expect(sjc1?.outputs.image).toBe("registry.fly.io/fpsgame-api:v1.5.0");
 
     await flyAdmin("DELETE", `/__emulator/faults?app=${stack.appName}`);
@@ -100,7 +108,13 @@ test("a capacity refusal of an update in one region fails with the region and wh
     await flyAdmin("POST", "/__emulator/faults", {
         rules: [
             // The first try and the provider's two retries (CAPACITY_RETRIES) are refused.
-            { app: stack.appName, method: "POST", path: `/machines/${iad2.id}$`, error: "insufficient_capacity", times: 3 },
+            {
+                app: stack.appName,
+                method: "POST",
+                path: `/machines/${iad2.id}$`,
+                error: "insufficient_capacity",
+                times: 3,
+            },
         ],
     });
     await stack.configSet("api.vm.memoryMb", "768");

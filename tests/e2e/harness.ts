@@ -44,10 +44,14 @@ export interface CommandResult {
  * <args>`, with no terminal), asynchronously, so the test process keeps serving its own sockets.
  */
 export function runCommand(name: string, stack: string, args: string[]): Promise<CommandResult> {
-    const child = spawn(process.execPath, ["--require", "./lib/register.js", "ops/cli.ts", name, "--stack", stack, ...args], {
-        cwd: REPO_ROOT,
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+        process.execPath,
+        ["--require", "./lib/register.js", "ops/cli.ts", name, "--stack", stack, ...args],
+        {
+            cwd: REPO_ROOT,
+            stdio: ["ignore", "pipe", "pipe"],
+        },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

@@ -55,7 +55,9 @@ async function secretValues(): Promise<Record<string, string>> {
 async function snapshot(): Promise<unknown> {
     return {
         machines: ((await stack.inventory())?.machines ?? []).map((m) => `${m.id} ${m.instance_id} ${m.image}`).sort(),
-        state: (await stack.stateResources("fly:index:Machine")).map((r) => `${r.id} ${String(r.outputs.image)}`).sort(),
+        state: (await stack.stateResources("fly:index:Machine"))
+            .map((r) => `${r.id} ${String(r.outputs.image)}`)
+            .sort(),
         stackFile: fs.readFileSync(stack.file, "utf8"),
         history: (await list()).length,
     };
@@ -91,8 +93,12 @@ test("--list: every update newest first, with ids of the history's own, a commit
     }
     const table = await rollback("--list");
     expect(table.code).toBe(0);
-    expect(table.stdout).toContain(`Stack ${stack.name}: 2 entries, newest first. Roll back with: npm run rollback -- --stack ${stack.name} --to <id>`);
-    expect(table.stdout).toMatch(new RegExp(`${v1Entry}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  update  succeeded  [0-9a-f]{7}`));
+    expect(table.stdout).toContain(
+        `Stack ${stack.name}: 2 entries, newest first. Roll back with: npm run rollback -- --stack ${stack.name} --to <id>`,
+    );
+    expect(table.stdout).toMatch(
+        new RegExp(`${v1Entry}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  update  succeeded  [0-9a-f]{7}`),
+    );
 });
 
 test("--to the v1 entry: the machines run v1 with v1's config, the rotated secret keeps its new value, the summary names the change", async () => {
@@ -179,14 +185,21 @@ test("a locked stack is refused, and nothing changes; without --yes and no termi
     const lock = path.join(lockDir, "e2e-held.json");
     fs.writeFileSync(
         lock,
-        JSON.stringify({ pid: holder.pid, username: "e2e", hostname: os.hostname(), timestamp: new Date().toISOString() }),
+        JSON.stringify({
+            pid: holder.pid,
+            username: "e2e",
+            hostname: os.hostname(),
+            timestamp: new Date().toISOString(),
+        }),
     );
     try {
         await new Promise((resolve) => setTimeout(resolve, 200));
         const before = await snapshot();
         const r = await rollback("--to", v2Entry, "--yes");
         expect(r.code).toBe(2);
-        expect(r.stderr).toContain(`rollback refused: stack ${stack.name} is locked by an update in progress (pid ${holder.pid} on`);
+        expect(r.stderr).toContain(
+            `rollback refused: stack ${stack.name} is locked by an update in progress (pid ${holder.pid} on`,
+        );
         expect(await snapshot()).toEqual(before);
     } finally {
         fs.rmSync(lock, { force: true });
@@ -196,7 +209,9 @@ test("a locked stack is refused, and nothing changes; without --yes and no termi
     const before = await snapshot();
     const asked = await rollback("--to", v2Entry);
     expect(asked.code).toBe(2);
-    expect(asked.stderr).toContain("rollback refused: no terminal to confirm on: pass --yes to roll back without asking. Nothing was changed.");
+    expect(asked.stderr).toContain(
+        "rollback refused: no terminal to confirm on: pass --yes to roll back without asking. Nothing was changed.",
+    );
     expect(await snapshot()).toEqual(before);
 });
 
@@ -219,8 +234,12 @@ test("npm run up: a deploy whose error rate fails the health gate is rolled back
     expect(bad.code).toBe(1);
     const out = bad.stdout + bad.stderr;
     expect(out).toMatch(/FAIL error rate: (19|20)\.\d% 5xx over 2s/);
-    expect(out).toContain(`health gate failed (error rate): rolling ${stack.name} back to ${goodEntry.id}, the update before this one.`);
-    expect(out).toContain(`The deploy failed its health gate and was rolled back to ${goodEntry.id}; both updates are in the history`);
+    expect(out).toContain(
+        `health gate failed (error rate): rolling ${stack.name} back to ${goodEntry.id}, the update before this one.`,
+    );
+    expect(out).toContain(
+        `The deploy failed its health gate and was rolled back to ${goodEntry.id}; both updates are in the history`,
+    );
     expect(((await stack.inventory())?.machines ?? []).map((m) => m.image)).toEqual(Array(4).fill(V1));
 
     const [rolledBack, failedDeploy, before] = await list();

@@ -16,7 +16,9 @@ function command(name: string, ...args: string[]): Promise<CommandResult> {
 }
 
 async function jwtSecret(): Promise<string> {
-    const r = (await flyAdmin("GET", `/__emulator/secret-values/${stack.appName}`)) as { values: Record<string, string> };
+    const r = (await flyAdmin("GET", `/__emulator/secret-values/${stack.appName}`)) as {
+        values: Record<string, string>;
+    };
     return r.values.JWT_SECRET;
 }
 

@@ -449,7 +449,9 @@ describe("Fly provider against the emulator", () => {
         const updates = fly.requests().filter((r) => r.method === "POST" && r.path.endsWith(`/machines/${m.id}`));
         expect(updates.map((r) => r.status)).toEqual([409, 200]);
         expect(liveMachines().find((x) => x.id === m.id)!.config.env).toMatchObject({ CAPACITY: "retried" });
-        expect(seen.some((l) => l.startsWith(`no capacity in region "iad" for the update of machine "${APP}-iad-2"`))).toBe(true);
+        expect(
+            seen.some((l) => l.startsWith(`no capacity in region "iad" for the update of machine "${APP}-iad-2"`)),
+        ).toBe(true);
     });
 
     test("a machine whose checks never pass is destroyed; the retried create then converges", async () => {
@@ -522,7 +524,9 @@ describe("Fly provider against the emulator", () => {
             dnsRecords: [
                 `CNAME play.fpsgame.example -> ${APP}.fly.dev`,
                 `(or instead of the CNAME: AAAA play.fpsgame.example -> ${ip.id})`,
-                expect.stringMatching(/^CNAME _acme-challenge\.play\.fpsgame\.example -> play\.fpsgame\.example\.\w+\.flydns\.net$/),
+                expect.stringMatching(
+                    /^CNAME _acme-challenge\.play\.fpsgame\.example -> play\.fpsgame\.example\.\w+\.flydns\.net$/,
+                ),
             ],
         });
         expect(

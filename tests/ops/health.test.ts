@@ -68,7 +68,8 @@ function gate(app: string, windowSeconds = 0.5) {
     );
 }
 
-const summary = (r: { checks: { name: string; ok: boolean }[] }) => Object.fromEntries(r.checks.map((c) => [c.name, c.ok]));
+const summary = (r: { checks: { name: string; ok: boolean }[] }) =>
+    Object.fromEntries(r.checks.map((c) => [c.name, c.ok]));
 
 beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "health-gate-"));
@@ -80,7 +81,8 @@ afterAll(async () => {
 });
 
 test("request counters: every http_requests_total sample, 5xx by code", () => {
-    const text = '# TYPE http_requests_total counter\nhttp_requests_total{code="2xx"} 180\nhttp_requests_total{code="500",path="/x"} 20\nother 5\n';
+    const text =
+        '# TYPE http_requests_total counter\nhttp_requests_total{code="2xx"} 180\nhttp_requests_total{code="500",path="/x"} 20\nother 5\n';
     expect(requestCounters(text)).toEqual({ total: 200, errors: 20 });
     expect(requestCounters("nothing here\n")).toBeUndefined();
 });
@@ -88,16 +90,31 @@ test("request counters: every http_requests_total sample, 5xx by code", () => {
 test("a healthy image passes every check", async () => {
     await appWith("gate-ok", "registry.fly.io/fpsgame-api:v1.4.2");
     const r = await gate("gate-ok");
-    expect(summary(r)).toEqual({ machines: true, healthz: true, readyz: true, metrics: true, websocket: true, "error rate": true });
+    expect(summary(r)).toEqual({
+        machines: true,
+        healthz: true,
+        readyz: true,
+        metrics: true,
+        websocket: true,
+        "error rate": true,
+    });
     expect(r.ok).toBe(true);
     expect(r.checks.find((c) => c.name === "machines")!.detail).toBe("2 started, every check passing");
-    expect(r.checks.find((c) => c.name === "error rate")!.detail).toMatch(/^0\.0% 5xx over 0\.5s \(0 of \d+ requests; at most 5%\)$/);
+    expect(r.checks.find((c) => c.name === "error rate")!.detail).toMatch(
+        /^0\.0% 5xx over 0\.5s \(0 of \d+ requests; at most 5%\)$/,
+    );
 });
 
 test("an image that answers 20% 5xx fails on the error rate only", async () => {
     await appWith("gate-errors", "registry.fly.io/fpsgame-api:v2.0.0-errors");
     const r = await gate("gate-errors");
-    expect(summary(r)).toMatchObject({ machines: true, healthz: true, readyz: true, websocket: true, "error rate": false });
+    expect(summary(r)).toMatchObject({
+        machines: true,
+        healthz: true,
+        readyz: true,
+        websocket: true,
+        "error rate": false,
+    });
     expect(r.ok).toBe(false);
     expect(r.checks.find((c) => c.name === "error rate")!.detail).toMatch(/^(19|20)\.\d% 5xx over 0\.5s/);
 });

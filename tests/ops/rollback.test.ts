@@ -63,10 +63,22 @@ describe("refusals", () => {
         expect(refusal(entry(), ctx)).toBeUndefined();
     });
     test.each([
-        [{ kind: "refresh" }, /^entry h[0-9a-f]{10} is a refresh, not an update: only an update's program and config can be restored$/],
-        [{ result: "failed" }, /^entry h[0-9a-f]{10} failed: restoring it would deploy a config that did not deploy; choose an update that succeeded \(--list\)$/],
-        [{ environment: {} }, /recorded no git commit \(it ran outside a git checkout\), so its program cannot be restored$/],
-        [{ environment: { "git.head": "0123456789abcdef0123456789abcdef01234567", "git.dirty": "true" } }, /ran from a checkout with uncommitted changes \(git.dirty\), so commit 0123456 is not exactly what ran; pass --allow-dirty to restore that commit anyway$/],
+        [
+            { kind: "refresh" },
+            /^entry h[0-9a-f]{10} is a refresh, not an update: only an update's program and config can be restored$/,
+        ],
+        [
+            { result: "failed" },
+            /^entry h[0-9a-f]{10} failed: restoring it would deploy a config that did not deploy; choose an update that succeeded \(--list\)$/,
+        ],
+        [
+            { environment: {} },
+            /recorded no git commit \(it ran outside a git checkout\), so its program cannot be restored$/,
+        ],
+        [
+            { environment: { "git.head": "0123456789abcdef0123456789abcdef01234567", "git.dirty": "true" } },
+            /ran from a checkout with uncommitted changes \(git.dirty\), so commit 0123456 is not exactly what ran; pass --allow-dirty to restore that commit anyway$/,
+        ],
     ] as [Partial<UpdateSummary>, RegExp][])("%j is refused", (over, message) => {
         expect(refusal(entry(over), ctx)).toMatch(message);
     });
@@ -81,7 +93,11 @@ describe("refusals", () => {
 
 describe("the config a rollback restores", () => {
     const current = {
-        "fpsgame-infra:api": { image: "registry.fly.io/fpsgame-api:v2", regions: { sjc: 3, iad: 2 }, env: { MOTD: "new" } },
+        "fpsgame-infra:api": {
+            image: "registry.fly.io/fpsgame-api:v2",
+            regions: { sjc: 3, iad: 2 },
+            env: { MOTD: "new" },
+        },
         "fpsgame-infra:jwtSecret": { secure: "v1:rotated-ciphertext" },
         "fpsgame-infra:featureFlag": "on",
         "fpsgame-infra:localCloud": "true",
@@ -106,7 +122,11 @@ describe("the config a rollback restores", () => {
         expect(r.missingSecrets).toEqual([]);
         expect(r.changes).toEqual([
             { key: "fpsgame-infra:api.env.MOTD", from: "new" },
-            { key: "fpsgame-infra:api.image", from: "registry.fly.io/fpsgame-api:v2", to: "registry.fly.io/fpsgame-api:v1" },
+            {
+                key: "fpsgame-infra:api.image",
+                from: "registry.fly.io/fpsgame-api:v2",
+                to: "registry.fly.io/fpsgame-api:v1",
+            },
             { key: "fpsgame-infra:api.regions.sjc", from: 3, to: 2 },
             { key: "fpsgame-infra:featureFlag", from: "on" },
         ]);
@@ -123,7 +143,7 @@ describe("the config a rollback restores", () => {
     });
 
     test("the stack file keeps its comments and other keys; only config: is replaced", () => {
-        const text = "# the local stack\nconfig:\n  fpsgame-infra:localCloud: \"true\"\nencryptionsalt: v1:abc\n";
+        const text = '# the local stack\nconfig:\n  fpsgame-infra:localCloud: "true"\nencryptionsalt: v1:abc\n';
         const out = withConfig(text, { "fpsgame-infra:localCloud": "true", "fpsgame-infra:api": { image: "x:1" } });
         expect(out).toContain("# the local stack");
         expect(out).toContain("encryptionsalt: v1:abc");
@@ -139,10 +159,18 @@ describe("migrations: machines first, schema after", () => {
         expect(schemaTarget(1, 3)).toBe(1);
     });
     test("an entry at or above today's schema needs nothing", () => {
-        expect(migrationOrder(3, 3, false)).toEqual({ phase1MigrateTo: undefined, phase2MigrateTo: undefined, staysApplied: [] });
+        expect(migrationOrder(3, 3, false)).toEqual({
+            phase1MigrateTo: undefined,
+            phase2MigrateTo: undefined,
+            staysApplied: [],
+        });
     });
     test("below it: the schema stays for the machines' rollback; only --migrate-down takes it down, after", () => {
-        expect(migrationOrder(3, 1, false)).toEqual({ phase1MigrateTo: 3, phase2MigrateTo: undefined, staysApplied: [2, 3] });
+        expect(migrationOrder(3, 1, false)).toEqual({
+            phase1MigrateTo: 3,
+            phase2MigrateTo: undefined,
+            staysApplied: [2, 3],
+        });
         expect(migrationOrder(3, 1, true)).toEqual({ phase1MigrateTo: 3, phase2MigrateTo: 1, staysApplied: [] });
     });
 });
@@ -152,7 +180,9 @@ describe("which commit's program runs", () => {
 
     test("HEAD (with only ignored or stack files around) is this checkout's program", () => {
         // A commit whose tree equals HEAD's but for stack files is the same program.
-        const dirtyProgram = git("status", "--porcelain", "--untracked-files=no").split("\n").filter((l) => l && !/Pulumi\..*\.yaml$/.test(l));
+        const dirtyProgram = git("status", "--porcelain", "--untracked-files=no")
+            .split("\n")
+            .filter((l) => l && !/Pulumi\..*\.yaml$/.test(l));
         if (dirtyProgram.length === 0) expect(sameProgram(git("rev-parse", "HEAD"))).toBe(true);
         else expect(sameProgram(git("rev-parse", "HEAD"))).toBe(false);
     });

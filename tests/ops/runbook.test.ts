@@ -22,7 +22,10 @@ describe("scale", () => {
         [{ region: "sjc", count: "2.5" }, '--count "2.5": allowed is a whole number from 1 to 20'],
         [{ removeRegion: "x" }, '--remove-region "x": allowed is a Fly region code like iad'],
         [{ vm: "big" }, '--vm "big": allowed is <shared|performance>:<cpus>:<memoryMb>, like shared:2:1024'],
-        [{}, "npm run scale: say what to change: --region <code> --count <n>, --remove-region <code>, --min-running <n> or --vm <kind>:<cpus>:<memoryMb>"],
+        [
+            {},
+            "npm run scale: say what to change: --region <code> --count <n>, --remove-region <code>, --min-running <n> or --vm <kind>:<cpus>:<memoryMb>",
+        ],
     ])("%j is refused: %s", (args, message) => {
         expect(() => scaleEdits(args)).toThrow(new Error(message));
     });
@@ -30,7 +33,10 @@ describe("scale", () => {
 
 describe("deploy", () => {
     test("an image with a tag or a digest", () => {
-        expect(deployEdit("registry.fly.io/fpsgame-api:v1.5.0")).toEqual({ path: "api.image", value: "registry.fly.io/fpsgame-api:v1.5.0" });
+        expect(deployEdit("registry.fly.io/fpsgame-api:v1.5.0")).toEqual({
+            path: "api.image",
+            value: "registry.fly.io/fpsgame-api:v1.5.0",
+        });
         const pinned = `registry.fly.io/fpsgame-api@sha256:${"a".repeat(64)}`;
         expect(deployEdit(pinned).value).toBe(pinned);
     });

@@ -50,7 +50,8 @@ export function dnsRecordLines(inputs: CertificateInputs, cert: FlyCertificate):
     const req = cert.dns_requirements ?? {};
     const cname = typeof req.cname === "string" && req.cname !== "" ? req.cname : `${inputs.app}.fly.dev`;
     const lines = [`CNAME ${inputs.hostname} -> ${cname}`];
-    const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+    const strings = (v: unknown): string[] =>
+        Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
     const a = strings(req.a);
     const aaaa = strings(req.aaaa);
     if (a.length || aaaa.length) {

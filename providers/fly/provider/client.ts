@@ -353,7 +353,8 @@ export class FlyClient {
             onRetry: (n, e, config) => {
                 const status = e.response?.status;
                 const what = `${String(config.method ?? "").toUpperCase()} ${new URL(String(config.url)).pathname}`;
-                const why = status === 429 ? "rate limited by Fly (429)" : status ? `HTTP ${status}` : (e.code ?? e.message);
+                const why =
+                    status === 429 ? "rate limited by Fly (429)" : status ? `HTTP ${status}` : (e.code ?? e.message);
                 log?.(`${what}: ${why}; retry ${n}`);
             },
         });
