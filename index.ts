@@ -21,6 +21,8 @@ const migrations = new DatabaseMigrations(
         databaseUrl: database.connectionUri,
         migrationsDir: path.join(__dirname, "migrations"),
         migrateTo: config.database.migrateTo,
+        allowDataLoss: config.database.allowDataLoss,
+        restorePointOf: { projectId: database.project.id, branchId: database.project.defaultBranchId },
     },
     { dependsOn: [database] },
 );
@@ -50,7 +52,9 @@ export const healthUrl = api.healthUrl;
 export const readyUrl = api.readyUrl;
 export const metricsUrl = api.metricsUrl;
 export const frontendUrl = web.url;
+export const frontendRef = web.ref;
 export const machinesPerRegion = api.machinesPerRegion;
 export const databaseHost = database.host;
 export const redisEndpoint = redis.endpoint;
 export const schema = migrations.summary;
+export const restorePoint = migrations.restorePoint;

@@ -1,8 +1,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as neon from "@sst-provider/neon";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { RESTORE_POINT_BRANCH_PREFIX } from "../lib/facts/neon";
 
 /** Arguments of {@link DatabaseMigrations}. */
 export interface DatabaseMigrationsArgs {
@@ -12,12 +14,30 @@ export interface DatabaseMigrationsArgs {
     readonly migrationsDir: string;
     /** Schema version to hold: `latest`, or a number to roll back (or forward) to. @default "latest" */
     readonly migrateTo: "latest" | number;
+    /** Let a move down drop a table holding rows (else the runner refuses it). @default false */
+    readonly allowDataLoss: boolean;
+    /** The Neon project and branch the restore point is a branch of. */
+    readonly restorePointOf: { readonly projectId: pulumi.Input<string>; readonly branchId: pulumi.Input<string> };
+}
+
+/** Where a bad migration is undone from: `npm run undo-migration` restores the database from it. */
+export interface RestorePoint {
+    readonly projectId: string;
+    readonly branchId: string;
+    readonly branchName: string;
+    /** The parent branch it copies: the branch the database lives on. */
+    readonly parentBranchId: string;
 }
 
 /**
  * Runs the SQL migrations against the database through `@pulumi/command` and postgrator.
  * The command is replaced, and so re-run, only when a migration file or the target version
  * changes; postgrator skips versions already applied, so a re-run is harmless.
+ *
+ * Before each run, a restore point: a Neon branch of the database, made just before the
+ * migration (the command depends on it). Its resource name carries the run's fingerprint, so a
+ * new run makes a new branch first and the engine deletes the previous one at the end of the
+ * update: one restore point at a time, always from just before the last schema change.
  */
 export class DatabaseMigrations extends pulumi.ComponentResource {
     public readonly command: command.local.Command;
@@ -25,6 +45,8 @@ export class DatabaseMigrations extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<string>;
     /** SHA-256 of the migration files: changes exactly when a migration changes. */
     public readonly migrationsHash: string;
+    /** The branch made just before the last run. */
+    public readonly restorePoint: pulumi.Output<RestorePoint>;
 
     constructor(name: string, args: DatabaseMigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fpsgame:db:Migrations", name, {}, opts);
@@ -38,22 +60,46 @@ export class DatabaseMigrations extends pulumi.ComponentResource {
             );
         }
         const target = args.migrateTo === "latest" ? "up" : `to ${args.migrateTo}`;
+        const run = createHash("sha256")
+            .update(`${hash}\0${String(args.migrateTo)}`)
+            .digest("hex")
+            .slice(0, 10);
+        const branch = new neon.Branch(
+            `${name}-restore-point-${run}`,
+            {
+                projectId: args.restorePointOf.projectId,
+                parentId: args.restorePointOf.branchId,
+                name: `${RESTORE_POINT_BRANCH_PREFIX}${run}`,
+            },
+            { parent: this },
+        );
         this.command = new command.local.Command(
             `${name}-apply`,
             {
                 // Relative paths: the engine starts the command provider in the project folder,
                 // and an absolute path would make every clone look like a change.
                 create: `node node_modules/ts-node/dist/bin.js --transpile-only migrations/runner.ts ${target}`,
-                environment: { DATABASE_URL: pulumi.secret(args.databaseUrl) },
+                environment: {
+                    DATABASE_URL: pulumi.secret(args.databaseUrl),
+                    ...(args.allowDataLoss ? { MIGRATE_ALLOW_DATA_LOSS: "1" } : {}),
+                },
                 triggers: [hash, String(args.migrateTo)],
                 // stdout is the runner's summary; stderr stays out of the state.
                 logging: command.local.Logging.Stdout,
             },
-            { parent: this },
+            { parent: this, dependsOn: [branch] },
         );
         this.migrationsHash = hash;
         this.summary = this.command.stdout;
-        this.registerOutputs({ summary: this.summary });
+        this.restorePoint = pulumi
+            .all([branch.projectId, branch.id, branch.name, branch.parentId])
+            .apply(([projectId, branchId, branchName, parentBranchId]) => ({
+                projectId,
+                branchId,
+                branchName,
+                parentBranchId,
+            }));
+        this.registerOutputs({ summary: this.summary, restorePoint: this.restorePoint });
     }
 }
 

@@ -18,6 +18,11 @@ export interface VercelFrontendArgs {
         /** @default "main" */
         readonly productionBranch: string;
     };
+    /**
+     * The git ref (commit SHA or branch) the production deployment is built from.
+     * @default gitRepository.productionBranch
+     */
+    readonly ref?: string;
     /** The production domain, e.g. `play.example.com`. */
     readonly domain?: string;
     /** Env var name -> value. Values that are secret outputs are stored as `sensitive`. */
@@ -30,8 +35,14 @@ export interface VercelFrontendArgs {
 
 /**
  * The game's frontend on Vercel: the project (framework, Git repository, production branch),
- * one env var per key and target (the API's `https://` and `wss://` URLs), and the
- * production domain.
+ * one env var per key and target (the API's `https://` and `wss://` URLs), the production
+ * domain, and the production deployment of `ref`.
+ *
+ * The deployment is declared (rather than left to Vercel's git integration) so the frontend is
+ * in the stack's history like the backend: a change of `ref` deploys, and restoring an older
+ * entry redeploys that entry's ref. Vercel bakes env vars into a build, so the deployment also
+ * carries them: a change to an API URL builds a new deployment instead of leaving the old
+ * bundle pointing at the old URL.
  */
 export class VercelFrontend extends pulumi.ComponentResource {
     public readonly project: vercel.Project;
@@ -39,20 +50,51 @@ export class VercelFrontend extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     /** The env vars, keyed `<KEY>-<target>`. */
     public readonly envVars: Record<string, vercel.ProjectEnvironmentVariable>;
+    /** The production deployment of `ref`. */
+    public readonly deployment: vercel.Deployment;
+    /** The ref the production deployment is built from. */
+    public readonly ref: string;
 
     constructor(name: string, args: VercelFrontendArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fpsgame:vercel:Frontend", name, {}, opts);
 
         const project = createProject(this);
         const envVars = createEnvVars(this, project);
-        if (args.domain) {
-            new vercel.ProjectDomain(`${name}-domain`, { projectId: project.id, domain: args.domain }, { parent: this });
-        }
+        const domain = args.domain
+            ? new vercel.ProjectDomain(
+                  `${name}-domain`,
+                  { projectId: project.id, domain: args.domain },
+                  { parent: this },
+              )
+            : undefined;
+        const ref = args.ref ?? args.gitRepository.productionBranch;
+        const deployment = new vercel.Deployment(
+            `${name}-deployment`,
+            {
+                projectId: project.id,
+                ref,
+                production: true,
+                // Every input of a deployment replaces it: a new ref or env value is a new build.
+                environment: deploymentEnv(),
+            },
+            // After the variables and the domain, so the build sees them and takes the domain.
+            { parent: this, dependsOn: [...Object.values(envVars), ...(domain ? [domain] : [])] },
+        );
 
         this.project = project;
         this.envVars = envVars;
+        this.deployment = deployment;
+        this.ref = ref;
         this.url = pulumi.output(`https://${args.domain ?? `${args.projectName}.vercel.app`}`);
-        this.registerOutputs({ url: this.url });
+        this.registerOutputs({ url: this.url, deploymentUrl: deployment.url, ref });
+
+        function deploymentEnv(): pulumi.Input<Record<string, pulumi.Input<string>>> {
+            const env: Record<string, pulumi.Input<string>> = {};
+            for (const [key, value] of Object.entries(args.env)) {
+                env[key] = args.sensitiveKeys?.includes(key) ? pulumi.secret(value) : value;
+            }
+            return env;
+        }
 
         function createProject(parent: VercelFrontend): vercel.Project {
             return new vercel.Project(
@@ -70,7 +112,10 @@ export class VercelFrontend extends pulumi.ComponentResource {
             );
         }
 
-        function createEnvVars(parent: VercelFrontend, p: vercel.Project): Record<string, vercel.ProjectEnvironmentVariable> {
+        function createEnvVars(
+            parent: VercelFrontend,
+            p: vercel.Project,
+        ): Record<string, vercel.ProjectEnvironmentVariable> {
             const vars: Record<string, vercel.ProjectEnvironmentVariable> = {};
             for (const [key, value] of Object.entries(args.env)) {
                 const sensitive = args.sensitiveKeys?.includes(key) ?? false;

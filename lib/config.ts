@@ -160,6 +160,16 @@ const frontendSchema = z.strictObject({
         repo: pattern(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"),
         productionBranch: text("must be a branch name, not empty").default("main"),
     }),
+    /**
+     * The git ref Vercel builds the production deployment from: a commit SHA (pinned: a rollback
+     * of the stack redeploys exactly that commit) or a branch (follows the branch at each
+     * build). Changing it is a frontend deploy; restoring an older entry is a frontend rollback.
+     * Defaults to `gitRepository.productionBranch`.
+     */
+    ref: pattern(
+        /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}$/,
+        "must be a git commit SHA or branch name (letters, digits, '.', '_', '/', '-'; no '..')",
+    ).optional(),
     /** The production domain, e.g. play.example.com. */
     domain: pattern(DNS_NAME, "must be a DNS name like play.example.com").optional(),
     /** Env var names the frontend reads the API's URLs from. */
@@ -204,6 +214,11 @@ const databaseSchema = z.strictObject({
     migrateTo: z
         .union([z.literal("latest"), z.number().int().min(0)], 'must be "latest" or a migration number (0 or more)')
         .default("latest"),
+    /**
+     * Let a move down drop a table holding rows or a column holding values. Off: the migration
+     * runner refuses such a move with nothing changed. Set it for the one update that needs it.
+     */
+    allowDataLoss: flag().default(false),
 });
 
 const redisSchema = z.strictObject({

@@ -160,19 +160,28 @@ async function removeStack(stack: Stack, name: string): Promise<void> {
     }
 }
 
-/** `npm start`, under /usr/bin/time like the CLI. */
-function npmStart(): Promise<void> {
+/**
+ * `npm <args>` under /usr/bin/time like the CLI (CPU and peak memory of the whole command, its
+ * engine runs included). Resolves with its stdout.
+ */
+function npm(args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
-        const c = spawn("/usr/bin/time", ["-a", "-o", USAGE_FILE, "-f", "%e %U %S %M", "npm", "start"], {
+        const c = spawn("/usr/bin/time", ["-a", "-o", USAGE_FILE, "-f", "%e %U %S %M", "npm", ...args], {
             cwd: REPO_ROOT,
-            stdio: ["ignore", "ignore", "pipe"],
+            stdio: ["ignore", "pipe", "pipe"],
         });
+        let out = "";
         let err = "";
+        c.stdout.on("data", (d: Buffer) => (out += d.toString()));
         c.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
         c.on("error", reject);
-        c.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`npm start failed (${code}):\n${err}`))));
+        c.on("close", (code) =>
+            code === 0 ? resolve(out) : reject(new Error(`npm ${args.join(" ")} failed (${code}):\n${err}`)),
+        );
     });
 }
+
+const npmStart = () => npm(["start"]);
 
 function table(rows: readonly Row[], floor: Row, header: string): string {
     const f = { wall: median(floor.samples.map((s) => s.wall)), cpu: median(floor.samples.map((s) => s.cpu)) };
@@ -246,6 +255,51 @@ async function main(): Promise<void> {
             ),
         );
         await scale(2);
+        await pr.up(policy);
+
+        // A rollback against a plain `up` of the same change, both as users run them (policy pack,
+        // health gate): before each run sjc goes to 3 (not measured); then the rollback restores the
+        // entry before that, or the config goes back to 2 and `npm run up` applies it.
+        const deployThree = async () => {
+            await scale(3);
+            await pr.up(policy);
+        };
+        await deployThree();
+        rows.push(
+            await sample(
+                "rollback: `npm run rollback --to` the entry before a one-region scale",
+                runs,
+                async () => {
+                    const list = JSON.parse(
+                        await npm(["run", "-s", "rollback", "--", "--stack", prName, "--list", "--json"]),
+                    ) as { id: string }[];
+                    await npm([
+                        "run",
+                        "-s",
+                        "rollback",
+                        "--",
+                        "--stack",
+                        prName,
+                        "--to",
+                        list[1].id,
+                        "--yes",
+                        "--allow-dirty",
+                    ]);
+                },
+                deployThree,
+            ),
+        );
+        rows.push(
+            await sample(
+                "rollback's baseline: `npm run up` of the same change (config edited back)",
+                runs,
+                async () => {
+                    await scale(2);
+                    await npm(["run", "-s", "up", "--", "--stack", prName]);
+                },
+                deployThree,
+            ),
+        );
     } finally {
         await removeStack(pr, prName);
     }

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { choosePort, explicitPort, portFree, rememberedPort } from "./services/ports";
+import { choosePort, explicitPort, portFile as portFileOf, portFree, rememberedPort } from "./services/ports";
 import { flyEmulatorPaths, localStackEnv, REPO_ROOT, toolchainPath } from "./stackEnv";
 
 const SERVICES = path.join(REPO_ROOT, "localcloud", "services", "services.sh");
@@ -170,6 +170,94 @@ export function stopFlyEmulator(log: Log): void {
     fs.rmSync(pidFile, { force: true });
 }
 
+/** The Neon API stand-in's files: `$LOCALCLOUD_DIR/neon-api/{port,api.pid,build,api.log}`. */
+function neonApiPaths(): { dir: string; portFile: string; pidFile: string; buildFile: string; logFile: string } {
+    const portFile = portFileOf("neon");
+    const dir = path.dirname(portFile);
+    return {
+        dir,
+        portFile,
+        pidFile: path.join(dir, "api.pid"),
+        buildFile: path.join(dir, "build"),
+        logFile: path.join(dir, "api.log"),
+    };
+}
+
+/** A hash of the sources the Neon API stand-in runs (restarted when they change, like the emulator). */
+function neonApiBuild(): string {
+    const dir = path.join(REPO_ROOT, "localcloud", "stand-ins", "neon");
+    const h = createHash("sha256");
+    for (const f of ["api.ts", "model.ts", "pg.ts"]) h.update(f).update(fs.readFileSync(path.join(dir, f)));
+    return h.digest("hex").slice(0, 16);
+}
+
+async function neonApiResponds(port: number): Promise<boolean> {
+    try {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v2/projects/probe/branches`, {
+            headers: { Authorization: "Bearer probe" },
+            signal: AbortSignal.timeout(1000),
+        });
+        const body = (await res.json().catch(() => ({}))) as { message?: string };
+        return res.status === 404 && body.message === "project not found";
+    } catch {
+        return false;
+    }
+}
+
+/** Starts the Neon API stand-in in the background unless the current build answers. */
+export async function startNeonApi(log: Log): Promise<void> {
+    const paths = neonApiPaths();
+    const build = neonApiBuild();
+    const current = explicitPort("neon") ?? rememberedPort("neon");
+    if (current !== undefined && (await neonApiResponds(current))) {
+        const running = fs.existsSync(paths.buildFile) ? fs.readFileSync(paths.buildFile, "utf8").trim() : "";
+        if (running === build) return log(`neon API stand-in already running on http://127.0.0.1:${current}`);
+        log(`neon API stand-in on port ${current} runs an older build: restarting it`);
+        stopNeonApi(log);
+        for (let i = 0; i < 50 && (await neonApiResponds(current)); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+    const { port } = await choosePort("neon", { whenTaken: "move" });
+    fs.mkdirSync(paths.dir, { recursive: true });
+    const out = fs.openSync(paths.logFile, "a");
+    const child = spawn(
+        process.execPath,
+        [
+            "--require",
+            REGISTER,
+            path.join(REPO_ROOT, "localcloud", "stand-ins", "neon", "api.ts"),
+            "--port",
+            String(port),
+        ],
+        { cwd: REPO_ROOT, detached: true, stdio: ["ignore", out, out], env: localStackEnv() },
+    );
+    child.unref();
+    fs.writeFileSync(paths.pidFile, `${child.pid}\n`);
+    fs.writeFileSync(paths.buildFile, `${build}\n`);
+    for (let i = 0; i < 100; i++) {
+        if (await neonApiResponds(port)) {
+            return log(`neon API stand-in started on http://127.0.0.1:${port} (pid ${child.pid})`);
+        }
+        if (child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`the Neon API stand-in did not start on port ${port}; see ${paths.logFile}`);
+}
+
+export function stopNeonApi(log: Log): void {
+    const { pidFile } = neonApiPaths();
+    if (!fs.existsSync(pidFile)) return;
+    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    try {
+        if (fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("neon/api.ts")) {
+            process.kill(pid, "SIGTERM");
+            log(`neon API stand-in stopped (pid ${pid})`);
+        }
+    } catch {
+        // not running
+    }
+    fs.rmSync(pidFile, { force: true });
+}
+
 /** Everything a local stack needs, ready. Prints one line per step. */
 export async function ensureLocalCloud(log: Log): Promise<void> {
     const started = Date.now();
@@ -179,8 +267,9 @@ export async function ensureLocalCloud(log: Log): Promise<void> {
     step(log, 2, total, "PostgreSQL and Redis on loopback");
     run(SERVICES, ["install"]);
     run(SERVICES, ["start"]);
-    step(log, 3, total, "Fly Machines API emulator");
+    step(log, 3, total, "Fly Machines API emulator and the Neon API stand-in");
     await startFlyEmulator(log);
+    await startNeonApi(log);
     step(
         log,
         4,
@@ -197,6 +286,7 @@ export async function ensureLocalCloud(log: Log): Promise<void> {
 
 export function stopLocalCloud(log: Log): void {
     stopFlyEmulator(log);
+    stopNeonApi(log);
     run(SERVICES, ["stop"]);
 }
 

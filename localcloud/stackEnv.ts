@@ -9,6 +9,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { localcloudEnv, localcloudPaths, repoRoot } from "./services/env";
+import { portFile } from "./services/ports";
 
 export const REPO_ROOT = repoRoot();
 
@@ -81,6 +82,11 @@ export function localStackEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
     };
+    // The Neon API the commands call outside Pulumi (undo-migration): the stand-in's.
+    delete out.NEON_API_URL;
+    const neonPort = portFile("neon", env);
+    if (fs.existsSync(neonPort))
+        out.NEON_API_URL = `http://127.0.0.1:${fs.readFileSync(neonPort, "utf8").trim()}/api/v2`;
     // Never let the user's real Fly credentials reach a local stack: the emulator's, or none.
     delete out.FLY_API_URL;
     delete out.FLY_API_TOKEN;

@@ -47,13 +47,19 @@ export class ThrowawayStack {
     readonly appName: string;
     private opened?: Promise<ProjectStack>;
 
+    /** The program's folder: this checkout, or a variant of it (see {@link ThrowawayStack.constructor}). */
+    readonly workDir: string;
+
     /**
-     * Writes `Pulumi.<prefix>-<suffix>.yaml` from the local stack file, with per-stack names and
-     * `edit` applied to its config. `init()` creates the stack in the local backend.
+     * Writes `Pulumi.<prefix>-<suffix>.yaml` from the local stack file, with per-stack names.
+     * `init()` creates the stack in the local backend. With `workDir` (a variant of the program,
+     * e.g. with a migration of its own), the stack file lives there and the checkout holds a
+     * link to it, as the project's commands look for stack files in the checkout.
      */
-    constructor(suffix: string, prefix = "e2e") {
+    constructor(suffix: string, prefix = "e2e", workDir: string = REPO_ROOT) {
         this.name = `${prefix}-${suffix}`;
-        this.file = path.join(REPO_ROOT, `Pulumi.${this.name}.yaml`);
+        this.workDir = workDir;
+        this.file = path.join(workDir, `Pulumi.${this.name}.yaml`);
         this.env = localStackEnv();
         this.appName = `fpsgame-api-${this.name}`;
         const doc = parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.local.yaml"), "utf8")) as {
@@ -67,11 +73,19 @@ export class ThrowawayStack {
         c["fpsgame-infra:database"].projectName = `fpsgame-${this.name}`;
         c["fpsgame-infra:redis"].databaseName = `fpsgame-${this.name}`;
         fs.writeFileSync(this.file, stringify(doc));
+        if (workDir !== REPO_ROOT) {
+            fs.rmSync(this.linkInCheckout(), { force: true });
+            fs.symlinkSync(this.file, this.linkInCheckout());
+        }
+    }
+
+    private linkInCheckout(): string {
+        return path.join(REPO_ROOT, `Pulumi.${this.name}.yaml`);
     }
 
     /** The stack on the Automation API (created by `init()`, else selected). */
     stack(): Promise<ProjectStack> {
-        this.opened ??= openStack(this.name, { env: this.env });
+        this.opened ??= openStack(this.name, { env: this.env, workDir: this.workDir });
         return this.opened;
     }
 
@@ -80,7 +94,7 @@ export class ThrowawayStack {
      * destroyed and removed first (with a line saying so), so a crashed run cannot wedge the next.
      */
     async init(): Promise<void> {
-        const existing = await openStack(this.name, { mode: "ensure", env: this.env });
+        const existing = await openStack(this.name, { mode: "ensure", env: this.env, workDir: this.workDir });
         if (!existing.created) {
             process.stderr.write(
                 `${this.name}: a stack left by an earlier run exists; destroying and removing it first\n`,
@@ -89,7 +103,7 @@ export class ThrowawayStack {
             const text = fs.readFileSync(this.file, "utf8");
             await this.remove();
             fs.writeFileSync(this.file, text);
-            this.opened = openStack(this.name, { mode: "create", env: this.env });
+            this.opened = openStack(this.name, { mode: "create", env: this.env, workDir: this.workDir });
         } else {
             this.opened = Promise.resolve(existing);
         }
@@ -237,6 +251,7 @@ export class ThrowawayStack {
             await ps.workspace.removeStack(this.name);
         } finally {
             fs.rmSync(this.file, { force: true });
+            if (this.workDir !== REPO_ROOT) fs.rmSync(this.linkInCheckout(), { force: true });
         }
     }
 }

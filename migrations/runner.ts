@@ -10,8 +10,17 @@
  * Safe to run twice: postgrator records applied versions (and their checksums) in the
  * `schemaversion` table and skips them; a Postgres advisory lock keeps two runs apart.
  * The connection string is read from the environment and never printed.
+ *
+ * Two guards of its own:
+ * - Every migration applied or undone is appended to `schema_migration_log` (version, action,
+ *   time), which postgrator's table cannot say: it forgets an undone version.
+ * - A move down that would drop a table holding rows, or a column holding values, is refused
+ *   before anything runs, unless allowed (`--allow-data-loss`, or MIGRATE_ALLOW_DATA_LOSS=1,
+ *   which the stack sets from `database.allowDataLoss`). The undo scripts are first run in a
+ *   transaction that is rolled back, and what they would remove is read from the catalog.
  */
 import { Command } from "commander";
+import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
 
@@ -43,6 +52,11 @@ export function clientConnectionString(url: string): string {
     return u.toString();
 }
 
+/** The runner's own record of every migration applied or undone (postgrator forgets undone ones). */
+const LOG_TABLE = "schema_migration_log";
+/** tables the runner and postgrator own: never counted as data a migration would lose. */
+const BOOKKEEPING_TABLES = ["schemaversion", LOG_TABLE];
+
 async function withDatabase<T>(fn: (p: PostgratorInstance, client: Client) => Promise<T>): Promise<T> {
     const url = process.env.DATABASE_URL;
     if (!url) {
@@ -62,21 +76,96 @@ async function withDatabase<T>(fn: (p: PostgratorInstance, client: Client) => Pr
             schemaTable: "schemaversion",
             execQuery: (query: string) => client.query(query),
         });
-        postgrator.on("migration-started", (m) => log(`${m.action === "undo" ? "rolling back" : "applying"} ${String(m.version).padStart(3, "0")} ${m.name}`));
-        return await fn(postgrator, client);
+        postgrator.on("migration-started", (m) =>
+            log(`${m.action === "undo" ? "rolling back" : "applying"} ${String(m.version).padStart(3, "0")} ${m.name}`),
+        );
+        await client.query(
+            `CREATE TABLE IF NOT EXISTS ${LOG_TABLE} (id BIGSERIAL PRIMARY KEY, version INTEGER NOT NULL, action TEXT NOT NULL, name TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())`,
+        );
+        // pg queues a client's queries, so these run in order, each after its migration.
+        const logged: Promise<unknown>[] = [];
+        postgrator.on("migration-finished", (m) => {
+            logged.push(
+                client.query(`INSERT INTO ${LOG_TABLE} (version, action, name) VALUES ($1, $2, $3)`, [
+                    m.version,
+                    m.action,
+                    m.name,
+                ]),
+            );
+        });
+        try {
+            return await fn(postgrator, client);
+        } finally {
+            await Promise.all(logged);
+        }
     } finally {
         await client.query("SELECT pg_advisory_unlock($1)", [LOCK_KEY]).catch(() => undefined);
         await client.end();
     }
 }
 
-async function migrateTo(target: string): Promise<void> {
-    await withDatabase(async (postgrator) => {
+/** What a move down would remove that holds data: `table players (12 rows)`, `column players.region (3 values)`. */
+export async function dataLossOf(client: Client, from: number, to: number, dir = MIGRATIONS_DIR): Promise<string[]> {
+    const undo = fs
+        .readdirSync(dir)
+        .map((f) => ({ f, v: Number(/^(\d+)\.undo\..*\.sql$/.exec(f)?.[1]) }))
+        .filter(({ v }) => Number.isInteger(v) && v > to && v <= from)
+        .sort((a, b) => b.v - a.v);
+    if (undo.length === 0) return [];
+    const columns = async (): Promise<Set<string>> =>
+        new Set(
+            (
+                await client.query<{ t: string; c: string }>(
+                    `SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = current_schema()`,
+                )
+            ).rows.map((r) => `${r.t}.${r.c}`),
+        );
+    const before = await columns();
+    let after: Set<string>;
+    await client.query("BEGIN");
+    try {
+        for (const { f } of undo) await client.query(fs.readFileSync(path.join(dir, f), "utf8"));
+        after = await columns();
+    } finally {
+        await client.query("ROLLBACK");
+    }
+    const gone = [...before].filter((tc) => !after.has(tc) && !BOOKKEEPING_TABLES.includes(tc.split(".")[0]));
+    const tablesAfter = new Set([...after].map((tc) => tc.split(".")[0]));
+    const lost: string[] = [];
+    const q = (id: string) => client.escapeIdentifier(id);
+    for (const table of [...new Set(gone.map((tc) => tc.split(".")[0]))].sort()) {
+        if (!tablesAfter.has(table)) {
+            const n = Number((await client.query(`SELECT count(*) AS n FROM ${q(table)}`)).rows[0].n);
+            if (n > 0) lost.push(`table ${table} (${n} row${n === 1 ? "" : "s"})`);
+            continue;
+        }
+        for (const tc of gone.filter((x) => x.startsWith(`${table}.`)).sort()) {
+            const col = tc.slice(table.length + 1);
+            const n = Number((await client.query(`SELECT count(${q(col)}) AS n FROM ${q(table)}`)).rows[0].n);
+            if (n > 0) lost.push(`column ${tc} (${n} value${n === 1 ? "" : "s"})`);
+        }
+    }
+    return lost;
+}
+
+async function migrateTo(target: string, allowDataLoss: boolean): Promise<void> {
+    await withDatabase(async (postgrator, client) => {
         const before = await postgrator.getDatabaseVersion();
         const max = await postgrator.getMaxVersion();
         const want = target === "max" ? max : Number(target);
         if (!Number.isInteger(want) || want < 0 || want > max) {
             throw new Error(`migration target "${target}" is not allowed: use "latest" or a version from 0 to ${max}`);
+        }
+        if (want < before) {
+            const lost = await dataLossOf(client, before, want);
+            if (lost.length > 0 && !allowDataLoss) {
+                throw new Error(
+                    `refused: moving the schema down from version ${before} to ${want} would drop ${lost.join(", ")}. ` +
+                        "Nothing was changed. Back up first (npm run backup), then allow it for this one update with " +
+                        "database.allowDataLoss: true in the stack config (or --allow-data-loss by hand)",
+                );
+            }
+            if (lost.length > 0) log(`allowed data loss: ${lost.join(", ")}`);
         }
         const applied = await postgrator.migrate(target === "max" ? "max" : String(want));
         const after = await postgrator.getDatabaseVersion();
@@ -92,17 +181,27 @@ async function migrateTo(target: string): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
     const program = new Command("migrate").description("Apply or roll back the SQL migrations in migrations/.");
-    program.command("up").description("apply every pending migration").action(() => migrateTo("max"));
+    const allowed = (o: { allowDataLoss?: boolean }): boolean =>
+        o.allowDataLoss === true || process.env.MIGRATE_ALLOW_DATA_LOSS === "1";
+    program
+        .command("up")
+        .description("apply every pending migration")
+        .action(() => migrateTo("max", false));
     program
         .command("to <version>")
         .description('move the schema to <version> ("latest" or a number; lower numbers roll back)')
-        .action((version: string) => migrateTo(version === "latest" ? "max" : version));
+        .option("--allow-data-loss", "move down even when that drops a table holding rows or a column holding values")
+        .action((version: string, o: { allowDataLoss?: boolean }) =>
+            migrateTo(version === "latest" ? "max" : version, allowed(o)),
+        );
     program
         .command("status")
         .description("print the schema version and the newest available")
         .action(() =>
             withDatabase(async (p) => {
-                process.stdout.write(`schema at version ${await p.getDatabaseVersion()} of ${await p.getMaxVersion()}\n`);
+                process.stdout.write(
+                    `schema at version ${await p.getDatabaseVersion()} of ${await p.getMaxVersion()}\n`,
+                );
             }),
         );
     await program.parseAsync(argv);

@@ -6,6 +6,7 @@
  *   npm run up -- --stack prod                  update with the policy pack
  *   npm run history -- --stack prod             the stack's update history
  *   npm run rollback -- --stack prod --list     every update with its id; --to <id> restores one
+ *   npm run undo-migration -- --stack prod      restore the database from its pre-migration branch
  *   npm run pulumi -- <args> --stack <s>        any pulumi command in the stack's environment
  *   npm run localcloud -- start|stop|status     the offline local cloud alone
  *
@@ -20,7 +21,8 @@ import { ownChecks } from "../providers/fly/provider/machine/wait";
 import { flyLister, healthGate, GateResult } from "./health";
 import { ensurePolicyPack, policyOptions, PolicyOptions } from "./pulumi";
 import { refuseIfDeadLock, settlePendingCreates } from "./recovery";
-import { renderList, rollbackCommand, RollbackOptions, stackHistory, toEntry } from "./rollback";
+import { undoMigration, UndoRefused } from "./migrations";
+import { renderList, rollbackCommand, RollbackOptions, stackHistory, terminalConfirm, toEntry } from "./rollback";
 import {
     applyEdits,
     backupDatabase,
@@ -390,6 +392,34 @@ async function main(argv: string[]): Promise<void> {
             }),
         ),
     );
+    withStack(
+        program
+            .command("undo-migration")
+            .description("undo a bad migration: restore the database from the branch made just before it")
+            .option("--yes", "do not ask before restoring (for CI)")
+            .option("--json", "print the summary as JSON on stdout"),
+        true,
+    ).action(async (o: StackOpts & { yes?: boolean; json?: boolean }) => {
+        try {
+            const r = await undoMigration((await prepare({ ...o, policy: false })).ps, {
+                log,
+                confirm: terminalConfirm,
+                yes: o.yes === true,
+            });
+            if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+            log(
+                `\nDatabase restored from ${r.restorePoint.name} (made ${r.restorePoint.createdAt}): schema version ${r.schemaBefore} -> ${r.schemaAfter}` +
+                    `${r.undone.length ? `, undoing ${r.undone.join(", ")}` : ""}.\n` +
+                    `  Its data from just before the undo is kept as branch ${r.preservedBranch.name}${r.preservedBranch.id ? ` (${r.preservedBranch.id})` : ""}: copy rows from it if needed, then delete it.\n` +
+                    `  Next: fix or delete the bad migration in migrations/ and deploy (npm run up -- --stack ${o.stack}); the migrations run again because their files changed.`,
+            );
+            process.exit(0);
+        } catch (e) {
+            if (!(e instanceof UndoRefused)) throw e;
+            log(`undo-migration refused: ${e.message}`);
+            process.exit(2);
+        }
+    });
     type EditOpts = StackOpts & { up?: boolean };
     const editing = (c: Command) => withStack(c.option("--up", "apply it now: preview, up and the health gate"), true);
     editing(

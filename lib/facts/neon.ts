@@ -20,3 +20,10 @@ export const NEON_REGIONS = [
  * 56, and the widest autoscaling range is 8 CU (https://neon.com/docs/introduction/autoscaling).
  */
 export const NEON_CU = { min: 0.25, max: 56, maxAutoscalingRange: 8 } as const;
+
+/**
+ * The name prefix of the Neon branches the stack makes as restore points before a migration
+ * (components/databaseMigrations.ts). Each is a copy, replaced by the next migration's, so the
+ * policy pack exempts them from `protect` (which would stop the engine deleting the old one).
+ */
+export const RESTORE_POINT_BRANCH_PREFIX = "restore-point-";

@@ -442,6 +442,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
                 path: url.pathname,
                 query: url.search.replace(/^\?/, ""),
                 status: reply.status,
+                at: new Date().toISOString(),
             });
             if (requestLog.length > MAX_LOGGED_REQUESTS) requestLog.splice(0, requestLog.length - MAX_LOGGED_REQUESTS);
         }

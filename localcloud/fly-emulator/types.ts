@@ -87,6 +87,8 @@ export interface RequestLogEntry {
     /** The raw query string without `?`, or `""`. */
     query: string;
     status: number;
+    /** When it was answered (ISO 8601, ms): to order it against what happened elsewhere. */
+    at: string;
 }
 
 /** A machine as `inventory()` reports it. */

@@ -11,6 +11,7 @@
  * | PostgreSQL | `LOCALCLOUD_PG_PORT` | `$LOCALCLOUD_DIR/postgres/port` |
  * | admin Redis | `LOCALCLOUD_REDIS_PORT` | `$LOCALCLOUD_DIR/redis/port` |
  * | Fly emulator | `FLY_EMULATOR_PORT` | `$LOCALCLOUD_DIR/fly/port` |
+ * | Neon API stand-in | `NEON_API_PORT` | `$LOCALCLOUD_DIR/neon-api/port` |
  *
  * Run as a script by postgres.sh and redis.sh:
  * `node --require lib/register.js localcloud/services/ports.ts choose postgres|redis|fly` prints
@@ -22,13 +23,14 @@ import * as path from "node:path";
 import { localcloudPaths } from "./env";
 
 /** A local cloud service that listens on a TCP port of its own. */
-export type PortService = "postgres" | "redis" | "fly";
+export type PortService = "postgres" | "redis" | "fly" | "neon";
 
 /** The environment variable that sets each service's port explicitly. */
 export const PORT_VARIABLES: Readonly<Record<PortService, string>> = {
     postgres: "LOCALCLOUD_PG_PORT",
     redis: "LOCALCLOUD_REDIS_PORT",
     fly: "FLY_EMULATOR_PORT",
+    neon: "NEON_API_PORT",
 };
 
 /**
@@ -41,7 +43,12 @@ export const PORT_RANGE = { min: 20000, max: 32767 } as const;
 /** The file that remembers a service's port. */
 export function portFile(service: PortService, env: NodeJS.ProcessEnv = process.env): string {
     const paths = localcloudPaths(env);
-    const dir = { postgres: paths.pgDir, redis: paths.redisDir, fly: path.join(paths.dir, "fly") }[service];
+    const dir = {
+        postgres: paths.pgDir,
+        redis: paths.redisDir,
+        fly: path.join(paths.dir, "fly"),
+        neon: path.join(paths.dir, "neon-api"),
+    }[service];
     return path.join(dir, "port");
 }
 

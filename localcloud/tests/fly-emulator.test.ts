@@ -847,9 +847,24 @@ describe("fault injection and request log", () => {
         await call("GET", "/v1/apps/missing");
         const logged = fly.requests();
         expect(logged).toEqual([
-            { seq: expect.any(Number), method: "GET", path: "/v1/apps/flt/machines", query: "region=iad", status: 200 },
-            { seq: logged[0].seq + 1, method: "GET", path: "/v1/apps/missing", query: "", status: 404 },
+            {
+                seq: expect.any(Number),
+                method: "GET",
+                path: "/v1/apps/flt/machines",
+                query: "region=iad",
+                status: 200,
+                at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+            },
+            {
+                seq: logged[0].seq + 1,
+                method: "GET",
+                path: "/v1/apps/missing",
+                query: "",
+                status: 404,
+                at: expect.any(String),
+            },
         ]);
+        expect(Date.parse(logged[1].at)).toBeGreaterThanOrEqual(Date.parse(logged[0].at));
         expect((await call("GET", "/__emulator/requests")).body).toHaveLength(2);
         expect((await call("GET", `/__emulator/requests?since=${logged[0].seq}`)).body).toEqual([logged[1]]);
         expect((await call("GET", "/__emulator/requests?since=-1")).status).toBe(400);

@@ -53,7 +53,15 @@ export interface NeonProtectStatefulConfig {
     requireProtect?: boolean;
     /** Type tokens of the stateful resources. @default Neon projects, branches and databases */
     statefulTypes?: string[];
+    /**
+     * Branch name prefixes of disposable copies (the pre-migration restore points), which the
+     * engine must be free to replace. @default ["restore-point-"]
+     */
+    disposableBranchPrefixes?: string[];
 }
+
+/** The prefix of the restore-point branches (a copy of lib/facts/neon.ts's, held equal by a test). */
+export const DEFAULT_DISPOSABLE_BRANCH_PREFIXES: string[] = ["restore-point-"];
 
 /** Checks whether every stateful resource is protected against deletion. */
 export const neonProtectStateful: ResourceValidationPolicy = {
@@ -62,18 +70,30 @@ export const neonProtectStateful: ResourceValidationPolicy = {
         "Checks whether every stateful resource (Neon projects, branches and databases by default, " +
         "`statefulTypes`) sets `protect` when `requireProtect` is on: deleting one deletes the players' data " +
         "and its point-in-time history with it, and a protected resource makes `pulumi destroy` or a " +
-        "replacing change fail instead (runbook: Disaster Recovery > Data Loss; Maintenance > Backup Procedures).",
+        "replacing change fail instead (runbook: Disaster Recovery > Data Loss; Maintenance > Backup Procedures). " +
+        "Branches named as restore points (`disposableBranchPrefixes`) are copies the next migration replaces, and are exempt.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
             requireProtect: { type: "boolean", default: true },
             statefulTypes: { type: "array", items: { type: "string", minLength: 1 }, default: DEFAULT_STATEFUL_TYPES },
+            disposableBranchPrefixes: {
+                type: "array",
+                items: { type: "string", minLength: 1 },
+                default: DEFAULT_DISPOSABLE_BRANCH_PREFIXES,
+            },
         },
     },
     validateResource: (args, reportViolation) => {
-        const { requireProtect, statefulTypes } = args.getConfig<Required<NeonProtectStatefulConfig>>();
+        const { requireProtect, statefulTypes, disposableBranchPrefixes } =
+            args.getConfig<Required<NeonProtectStatefulConfig>>();
         if (!statefulTypes.includes(args.type)) {
             args.notApplicable(`Policy only applies to the stateful types ${statefulTypes.join(", ")}`);
+        }
+        const branchName = typeof args.props.name === "string" ? args.props.name : "";
+        if (args.type === Types.neonBranch && disposableBranchPrefixes.some((p) => branchName.startsWith(p))) {
+            // A restore point is a copy that the next migration replaces: protecting it would fail that update.
+            args.notApplicable(`Branch ${branchName} is a restore point (a disposable copy), not the data itself`);
         }
         if (requireProtect && args.opts.protect !== true) {
             reportViolation(`Stateful resource ${args.name} (${args.type}) must set protect: true.`);

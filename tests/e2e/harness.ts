@@ -5,16 +5,62 @@
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import { localStackEnv, REPO_ROOT } from "../../localcloud/stackEnv";
+import { Client } from "pg";
+import { localcloudPaths } from "../../localcloud/services/env";
 import { ThrowawayStack } from "../../localcloud/throwawayStack";
+import { databaseUrl } from "../../ops/runbook";
 
 export { REPO_ROOT };
 
-/** A throwaway stack named `e2e-<suffix>`. */
+/** A throwaway stack named `e2e-<suffix>`, of this checkout's program or of a variant of it. */
 export class E2EStack extends ThrowawayStack {
-    constructor(suffix: string) {
-        super(suffix, "e2e");
+    constructor(suffix: string, workDir?: string) {
+        super(suffix, "e2e", workDir);
     }
+
+    /** A query on the stack's database, through the API's own connection string (TLS, verified). */
+    async sql<R extends Record<string, unknown> = Record<string, unknown>>(
+        text: string,
+        params: unknown[] = [],
+    ): Promise<R[]> {
+        const url = new URL(await databaseUrl(await this.stack()));
+        url.searchParams.set("sslmode", "verify-full");
+        url.searchParams.set("sslrootcert", localcloudPaths().caFile);
+        const c = new Client({ connectionString: url.toString() });
+        await c.connect();
+        try {
+            return (await c.query<R>(text, params)).rows;
+        } finally {
+            await c.end();
+        }
+    }
+}
+
+/**
+ * A variant of this checkout's program with files of its own (say, a migration that is not in
+ * `migrations/`), so one test file can change the program without the others seeing it:
+ * `.local/e2e-programs/<name>/` holds links to the checkout's folders and files, and real copies
+ * of `index.ts` and `migrations/` (the program finds its migrations beside its own `index.ts`),
+ * plus `files` (paths relative to the program). Returns the folder.
+ */
+export function programVariant(name: string, files: Record<string, string>): string {
+    const dir = path.join(REPO_ROOT, ".local", "e2e-programs", name);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const copied = new Set(["index.ts", "migrations"]);
+    for (const entry of fs.readdirSync(REPO_ROOT)) {
+        if (entry === ".git" || entry === ".local" || /^Pulumi\..+\.yaml$/.test(entry)) continue;
+        const from = path.join(REPO_ROOT, entry);
+        if (copied.has(entry)) fs.cpSync(from, path.join(dir, entry), { recursive: true });
+        else fs.symlinkSync(from, path.join(dir, entry));
+    }
+    for (const [rel, text] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dir, rel), text);
+    }
+    return dir;
 }
 
 /** Generous: an `up` of the whole stack on two cores takes tens of seconds. */
@@ -65,6 +111,7 @@ export interface LoggedRequest {
     method: string;
     path: string;
     status: number;
+    at: string;
 }
 
 /**

@@ -9,10 +9,12 @@ import * as path from "path";
 import { FLY_CPU_KINDS, FLY_REGIONS, FlyCpuKind, isFlyCpuCount, isFlyMemory } from "../../lib/facts/fly";
 import { FLY_PRICES, HOURS_PER_MONTH } from "../../lib/facts/prices";
 import { hasCredentialsInUrl, SECRET_ENV_KEY_PATTERNS } from "../../lib/facts/secrets";
+import { RESTORE_POINT_BRANCH_PREFIX } from "../../lib/facts/neon";
 import { UPSTASH_REGIONS } from "../../lib/facts/upstash";
 import * as common from "../../policies/src/common";
 import { DEFAULT_ALLOWED_GUESTS, flyAllowedGuestSizes } from "../../policies/src/fly";
 import { DEFAULT_FLY_PRICES, flyCostEstimate, flyMonthlyBudget } from "../../policies/src/stack";
+import { DEFAULT_DISPOSABLE_BRANCH_PREFIXES } from "../../policies/src/neon";
 import { DEFAULT_NEARBY_REGIONS } from "../../policies/src/upstash";
 
 const CONFIG_DIR = path.join(__dirname, "../../policies/config");
@@ -90,5 +92,11 @@ describe("Fly sizes and regions the pack names", () => {
                 .flat()
                 .filter((r) => !upstash.has(r)),
         ).toEqual([]);
+    });
+});
+
+describe("restore-point branches", () => {
+    test("the pack exempts exactly the branch prefix the stack's restore points carry", () => {
+        expect(DEFAULT_DISPOSABLE_BRANCH_PREFIXES).toEqual([RESTORE_POINT_BRANCH_PREFIX]);
     });
 });

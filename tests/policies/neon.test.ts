@@ -69,6 +69,19 @@ describe("neon-protect-stateful", () => {
         ]);
     });
 
+    it("exempts a restore-point branch, a copy the next migration replaces, and no other branch", async () => {
+        const branch = (name: string) => ({
+            type: Types.neonBranch,
+            name: `migrations-${name}`,
+            props: { name, projectId: "p-1", parentId: "br-main" },
+            protect: false,
+        });
+        expect(await validate(neonProtectStateful, branch("restore-point-2e8d9750b0"))).toEqual("n/a");
+        expect(await validate(neonProtectStateful, branch("analytics"))).toEqual([
+            "Stateful resource migrations-analytics (neon:index/branch:Branch) must set protect: true.",
+        ]);
+    });
+
     it("passes anything when requireProtect is false", async () => {
         expect(await validate(neonProtectStateful, neonProject({}, false), { requireProtect: false })).toEqual([]);
     });

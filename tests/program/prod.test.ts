@@ -163,10 +163,17 @@ describe("prod stack", () => {
             readyUrl: "https://fpsgame-api.fly.dev/readyz",
             metricsUrl: "https://fpsgame-api.fly.dev/metrics",
             frontendUrl: "https://play.fpsgame.example",
+            frontendRef: "4b8e1d2c9a7f3e6b5d0c1a2f3e4d5c6b7a8f9e0d",
             machinesPerRegion: { sjc: 3, iad: 3 },
             databaseHost: "ep-mock.aws-us-west-2.aws.neon.tech",
             redisEndpoint: "fpsgame-prod.upstash.io",
             schema: "schema at version 3; nothing to do",
+            restorePoint: {
+                projectId: "db-project-id",
+                branchId: expect.stringMatching(/^migrations-restore-point-[0-9a-f]{10}-id$/),
+                branchName: expect.stringMatching(/^restore-point-[0-9a-f]{10}$/),
+                parentBranchId: undefined, // the mocks leave the project's defaultBranchId unset
+            },
         });
         expect(Object.values(run.outputs).every((o) => !o.secret)).toBe(true);
     });

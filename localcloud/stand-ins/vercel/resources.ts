@@ -56,6 +56,10 @@ export interface DeploymentRecord {
     id: string;
     url: string;
     production: boolean;
+    /** The git ref it was built from (absent for a `files` deployment). */
+    ref?: string;
+    /** The keys of the env it was built with (values stay in the state, which marks them secret). */
+    envKeys: string[];
     createdAt: number;
 }
 
@@ -70,6 +74,8 @@ export interface ProjectRecord {
     envs: EnvRecord[];
     domains: DomainRecord[];
     deployments: DeploymentRecord[];
+    /** The deployment the production domains point at: the newest production deployment. */
+    productionDeploymentId?: string;
 }
 
 /** The projects store; the directory is resolved on each call so tests can point it elsewhere. */
@@ -557,7 +563,8 @@ export const domainHandler: Handler = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Deployment (bookkeeping only: nothing is built or served)
+// Deployment (bookkeeping only: nothing is built or served; the record keeps its ref, its env's
+// keys and which deployment the production domains point at)
 // ---------------------------------------------------------------------------------------------
 
 export const deploymentFields: Fields = {
@@ -606,9 +613,13 @@ export const deploymentHandler: Handler = {
                 id: `dpl_${randomString(28)}`,
                 url: `${p.name}-${randomLowerAlnum(9)}.vercel.app`,
                 production,
+                ref: str(inputs, "ref") || undefined,
+                envKeys: Object.keys((unwrap(inputs.environment) as Props | undefined) ?? {}).sort(),
                 createdAt: Date.now(),
             };
             p.deployments.push(d);
+            // As on Vercel, a new production deployment takes the production domains.
+            if (production) p.productionDeploymentId = d.id;
             store.put(p.id, p);
             return { id: d.id, outs: deploymentOutputs(p, d, inputs) };
         });
@@ -635,6 +646,10 @@ export const deploymentHandler: Handler = {
             const p = store.get(str(state, "projectId") ?? "");
             if (!p) return;
             p.deployments = p.deployments.filter((x) => x.id !== id);
+            if (p.productionDeploymentId === id) {
+                // Vercel leaves the domains on the deleted deployment's predecessor.
+                p.productionDeploymentId = p.deployments.filter((x) => x.production).at(-1)?.id;
+            }
             store.put(p.id, p);
         });
     },
