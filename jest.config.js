@@ -1,7 +1,7 @@
 /**
  * Two projects: `unit` (Pulumi mocks, the Fly provider against its emulator, the offline wing's
  * own tests; no engine, no servers) and `e2e` (the real Pulumi CLI against the local cloud).
- * Tests live by what they test: tests/{program,components,fly-provider,policies,ops,e2e}, and the
+ * Tests live by what they test: tests/{program,components,fly-provider,policies,ops,ci,e2e}, and the
  * offline wing's under localcloud/tests.
  * ts-jest only transpiles (isolatedModules); `npm run typecheck` is the type check.
  */
@@ -23,7 +23,7 @@ module.exports = {
             testEnvironment: "node",
             transform: { "^.+\\.ts$": tsJest },
             testMatch: [
-                "<rootDir>/tests/{program,components,fly-provider,policies,ops}/**/*.test.ts",
+                "<rootDir>/tests/{program,components,fly-provider,policies,ops,ci}/**/*.test.ts",
                 "<rootDir>/localcloud/tests/**/*.test.ts",
             ],
         },

@@ -16,13 +16,25 @@
  */
 import { Command } from "commander";
 import * as fs from "fs";
+import * as path from "path";
 import { isLocalStack, localCloud, readStackFile, stackEnv } from "./env";
 import { ownChecks } from "../providers/fly/provider/machine/wait";
 import { flyLister, healthGate, GateResult } from "./health";
-import { ensurePolicyPack, policyOptions, PolicyOptions } from "./pulumi";
+import { ensurePolicyPack, POLICY_DIR, policyOptions, PolicyOptions } from "./pulumi";
 import { refuseIfDeadLock, settlePendingCreates } from "./recovery";
+import { DriftCollector, renderDriftIssue } from "./ci/drift";
+import { renderRollbackSummary } from "./ci/rollbackReport";
+import { PreviewCollector, renderComment } from "./ci/previewReport";
 import { undoMigration, UndoRefused } from "./migrations";
-import { renderList, rollbackCommand, RollbackOptions, stackHistory, terminalConfirm, toEntry } from "./rollback";
+import {
+    renderList,
+    rollbackCommand,
+    RollbackOptions,
+    RollbackSummary,
+    stackHistory,
+    terminalConfirm,
+    toEntry,
+} from "./rollback";
 import {
     applyEdits,
     backupDatabase,
@@ -156,14 +168,43 @@ async function prepareOnce(o: StackOpts): Promise<Prepared> {
         return { ps, policy: {} };
     }
     ensurePolicyPack(log);
-    return { ps, policy: policyOptions(o.stack) };
+    // A local-cloud stack without a policy config of its own (a test's or a benchmark's
+    // throwaway stack) is held to the local stack's.
+    const own = fs.existsSync(path.join(POLICY_DIR, "config", `${o.stack}.json`));
+    return { ps, policy: policyOptions(o.stack, local && !own ? "local" : o.stack) };
 }
 
-async function preview(o: StackOpts, flags: OpFlags = {}): Promise<number> {
-    const { ps, policy } = await prepare(o);
-    refuseIfDeadLock(ps.env, PROJECT, o.stack);
+async function preview(o: StackOpts & { comment?: string }, flags: OpFlags = {}): Promise<number> {
+    // With --comment, the comment is written whatever happens, a failure to prepare included:
+    // the pull request then says why there is no preview.
+    const collector = new PreviewCollector();
+    const writeComment = (ok: boolean, extra?: string) => {
+        if (!o.comment) return;
+        if (extra)
+            collector.onEvent({
+                sequence: 0,
+                timestamp: 0,
+                diagnosticEvent: { message: extra, color: "never", severity: "error" },
+            });
+        fs.mkdirSync(path.dirname(path.resolve(o.comment)), { recursive: true });
+        fs.writeFileSync(o.comment, renderComment(collector.report(o.stack, ok), { commit: process.env.GITHUB_SHA }));
+        log(`preview comment written to ${o.comment}`);
+    };
+    let prepared: Prepared;
+    try {
+        prepared = await prepare(o);
+        refuseIfDeadLock(prepared.ps.env, PROJECT, o.stack);
+    } catch (e) {
+        writeComment(false, (e as Error).message);
+        throw e;
+    }
+    const { ps, policy } = prepared;
     log(`\n== pulumi preview --stack ${o.stack}${o.policy ? " (with the policy pack)" : ""}`);
-    const r = await runOp((s) => ps.stack.preview({ ...flags, ...policy, diff: true, ...term(), ...s }), term());
+    const r = await runOp(
+        (s) => ps.stack.preview({ ...flags, ...policy, diff: true, ...term(), ...s, onEvent: collector.onEvent }),
+        term(),
+    );
+    writeComment(r.code === 0);
     if (r.code !== 0) log(`\npreview failed. Nothing was changed; fix the cause above and run it again.`);
     return r.code;
 }
@@ -346,9 +387,14 @@ async function main(argv: string[]): Promise<void> {
             `\nNext: change a value in Pulumi.${o.stack}.yaml (e.g. api.regions.sjc) and run npm start again; npm test runs the tests.`,
         );
     });
-    withStack(program.command("preview").description("pulumi preview with the policy pack"), true).action(
-        async (o: StackOpts, cmd: Command) =>
-            process.exit(await preview(o, parseOpFlags("preview", o.stack, cmd.args))),
+    withStack(
+        program
+            .command("preview")
+            .description("pulumi preview with the policy pack")
+            .option("--comment <file>", "also write the pull-request comment (Markdown) to <file>, on failure too"),
+        true,
+    ).action(async (o: StackOpts & { comment?: string }, cmd: Command) =>
+        process.exit(await preview(o, parseOpFlags("preview", o.stack, cmd.args))),
     );
     withStack(
         program
@@ -420,6 +466,50 @@ async function main(argv: string[]): Promise<void> {
             process.exit(2);
         }
     });
+    withStack(
+        program
+            .command("drift")
+            .description("refresh --preview-only --expect-no-changes: exit 0 no drift, 3 drift, 1 a failure")
+            .option("--report <file>", "write the drift issue's text (Markdown) to <file> when there is drift")
+            .option("--json", "print the result as JSON on stdout"),
+        true,
+    ).action(async (o: StackOpts & { report?: string; json?: boolean }) => {
+        const { ps } = await prepare({ ...o, policy: false });
+        const collector = new DriftCollector();
+        log(`\n== pulumi refresh --preview-only --expect-no-changes --stack ${o.stack}`);
+        const r = await runOp(
+            (s) => ps.stack.previewRefresh({ expectNoChanges: true, ...s, onEvent: collector.onEvent }),
+            { onOutput: (c) => process.stderr.write(c), onError: (c) => process.stderr.write(c) },
+        );
+        const result = collector.result(o.stack);
+        if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        if (result.drifted.length > 0) {
+            const runUrl = process.env.GITHUB_RUN_ID
+                ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
+                : undefined;
+            if (o.report) fs.writeFileSync(o.report, renderDriftIssue(result, { runUrl }));
+            log(
+                `\ndrift on ${o.stack}: ${result.drifted.map((d) => `${d.name} (${d.op === "delete" ? "gone" : d.properties.join(", ") || "changed"})`).join("; ")}` +
+                    `${o.report ? `; issue text in ${o.report}` : ""}`,
+            );
+            process.exit(3);
+        }
+        if (r.code !== 0) {
+            log(`\nthe drift check failed (above): ${result.errors.join("; ") || "see the engine's output"}`);
+            process.exit(1);
+        }
+        log(`\nno drift on ${o.stack}: every resource matches its state.`);
+        process.exit(0);
+    });
+    program
+        .command("ci-report")
+        .description("Markdown for a workflow's job summary: ci-report rollback <summary.json>")
+        .argument("<kind>", "rollback")
+        .argument("<file>", "the command's --json output")
+        .action((kind: string, file: string) => {
+            if (kind !== "rollback") throw new Error(`ci-report: kind "${kind}" is not known; allowed: rollback`);
+            process.stdout.write(renderRollbackSummary(JSON.parse(fs.readFileSync(file, "utf8")) as RollbackSummary));
+        });
     type EditOpts = StackOpts & { up?: boolean };
     const editing = (c: Command) => withStack(c.option("--up", "apply it now: preview, up and the health gate"), true);
     editing(

@@ -12,6 +12,9 @@
  * - `unhealthy`: `/healthz` and `/readyz` answer 503, and the machine's checks report critical;
  * - `nows`: the WebSocket upgrade on `/ws` is refused with 426.
  *
+ * Fault rules with `edge: true` (`POST /__emulator/faults`) answer matching paths with their
+ * status instead, whatever the image, and leave the machines' checks alone.
+ *
  * Clients reach the edge on the emulator's own port with the app's hostname in `Host`; as on Fly,
  * `fly-force-instance-id: <machine id>` sends a request to that machine.
  */
@@ -110,6 +113,8 @@ export class Edge {
         res.setHeader("fly-machine-id", m.id);
         const b = imageBehaviour(String(m.config.image));
         const pathname = (req.url ?? "/").split("?")[0];
+        const injected = this.model.opts.faults.takeEdge(app.name, m.region, pathname);
+        if (injected !== undefined) return send(injected, "injected by the fly emulator's faults\n");
         const paths = servedPaths(m);
         if (pathname === paths.health) return b.healthy ? send(200, "ok\n") : send(503, "unhealthy\n");
         if (pathname === paths.ready) return b.ready ? send(200, "ready\n") : send(503, "not ready\n");

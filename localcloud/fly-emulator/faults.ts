@@ -28,7 +28,19 @@ const CHECK_STATUSES: CheckStatus[] = ["passing", "warning", "critical"];
 export function validateFaultRule(raw: unknown, index: number): FaultRule {
     const where = `rules[${index}]`;
     if (!isPlainObject(raw)) throw badRequest(`invalid ${where}: must be an object`);
-    const known = ["method", "path", "app", "region", "times", "status", "error", "message", "delayMs", "checks"];
+    const known = [
+        "method",
+        "path",
+        "app",
+        "region",
+        "times",
+        "status",
+        "error",
+        "message",
+        "delayMs",
+        "checks",
+        "edge",
+    ];
     const unknown = Object.keys(raw).filter((k) => !known.includes(k));
     if (unknown.length > 0)
         throw badRequest(`invalid ${where}: unknown field(s) ${unknown.join(", ")} (allowed: ${known.join(", ")})`);
@@ -61,7 +73,18 @@ export function validateFaultRule(raw: unknown, index: number): FaultRule {
     if (raw.checks !== undefined && !CHECK_STATUSES.includes(raw.checks as CheckStatus)) {
         throw badRequest(`invalid ${where}.checks: must be one of ${CHECK_STATUSES.join(", ")}`);
     }
-    if (raw.checks === undefined && raw.status === undefined && raw.error === undefined && raw.delayMs === undefined) {
+    if (raw.edge !== undefined && typeof raw.edge !== "boolean")
+        throw badRequest(`invalid ${where}.edge: must be a boolean`);
+    if (raw.edge === true && (raw.checks !== undefined || raw.error !== undefined || raw.delayMs !== undefined)) {
+        throw badRequest(`invalid ${where}: an edge rule answers with status only (no checks, error or delayMs)`);
+    }
+    if (
+        raw.edge !== true &&
+        raw.checks === undefined &&
+        raw.status === undefined &&
+        raw.error === undefined &&
+        raw.delayMs === undefined
+    ) {
         throw badRequest(`invalid ${where}: a rule needs at least one of status, error, delayMs or checks`);
     }
     return raw as FaultRule;
@@ -128,7 +151,7 @@ export class FaultSet {
 
     /** True when some request rule could match a request of this app/path, so the caller should resolve its region. */
     hasRequestRules(): boolean {
-        return this.rules.some((r) => r.rule.checks === undefined);
+        return this.rules.some((r) => r.rule.checks === undefined && r.rule.edge !== true);
     }
 
     /**
@@ -139,7 +162,7 @@ export class FaultSet {
         for (let i = 0; i < this.rules.length; i++) {
             const active = this.rules[i];
             const { rule } = active;
-            if (rule.checks !== undefined) continue;
+            if (rule.checks !== undefined || rule.edge === true) continue;
             if (rule.method !== undefined && rule.method.toUpperCase() !== target.method.toUpperCase()) continue;
             if (active.pathRe !== undefined && !active.pathRe.test(target.path)) continue;
             if (rule.app !== undefined && rule.app !== target.app) continue;
@@ -147,6 +170,22 @@ export class FaultSet {
             active.remaining--;
             if (active.remaining <= 0) this.rules.splice(i, 1);
             return rule;
+        }
+        return undefined;
+    }
+
+    /** The status an edge rule answers a request of this app, region and path with (uses one of its `times`). */
+    takeEdge(app: string, region: string, path: string): number | undefined {
+        for (let i = 0; i < this.rules.length; i++) {
+            const active = this.rules[i];
+            const { rule } = active;
+            if (rule.edge !== true) continue;
+            if (active.pathRe !== undefined && !active.pathRe.test(path)) continue;
+            if (rule.app !== undefined && rule.app !== app) continue;
+            if (rule.region !== undefined && rule.region !== region) continue;
+            active.remaining--;
+            if (active.remaining <= 0) this.rules.splice(i, 1);
+            return rule.status ?? 503;
         }
         return undefined;
     }

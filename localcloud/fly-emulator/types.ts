@@ -75,6 +75,13 @@ export interface FaultRule {
     delayMs?: number;
     /** Started machines matching `app`/`region` report every check with this status (e.g. `critical`). */
     checks?: CheckStatus;
+    /**
+     * Apply to requests through the edge (the app's own URLs) instead of the Machines API: `path`
+     * matches the request's path, and it is answered with `status` (503 by default) by whichever
+     * machine takes it. The machines' own checks are not affected: what a fault in the public
+     * path looks like (a route, a dependency only the live traffic touches) while Fly's checks pass.
+     */
+    edge?: boolean;
 }
 
 /** One `/v1` request the emulator answered (no bodies, no headers). */
