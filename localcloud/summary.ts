@@ -136,7 +136,11 @@ export async function printLocalSummary(ps: ProjectStack, log: (l: string) => vo
     log(
         `  PostgreSQL (through the API's DATABASE_URL, TLS): schema version ${db.version}, tables ${db.tables.join(", ")}`,
     );
+    const point = outputs.restorePoint as { branchName?: string; branchId?: string } | undefined;
+    if (point?.branchName)
+        log(`    restore point before the last migration run: Neon branch ${point.branchName} (${point.branchId})`);
     log(`  Redis (through the API's REDIS_URL, TLS): PING -> ${pong}`);
+    if (outputs.frontendRef !== undefined) log(`  Vercel: production deployment of ref ${String(outputs.frontendRef)}`);
     log("  URLs:");
     for (const k of ["apiUrl", "websocketUrl", "healthUrl", "readyUrl", "metricsUrl", "frontendUrl"]) {
         if (outputs[k] !== undefined) log(`    ${k.padEnd(13)} ${String(outputs[k])}`);

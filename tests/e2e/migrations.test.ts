@@ -7,6 +7,7 @@
  *   migration are back as they were, and the data from just before the undo is kept in a branch.
  */
 import * as fs from "fs";
+import { pgDatabaseName, withAdmin } from "../../localcloud/stand-ins/neon/pg";
 import { CommandResult, E2E_TIMEOUT_MS, E2EStack, programVariant, runCommand } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
@@ -98,6 +99,18 @@ test("the bad migration runs after its restore point; undo-migration brings the 
     expect(await schemaVersion()).toBe(3);
     expect(await players()).toEqual(before);
     expect(before.map((p) => p.elo)).toEqual([1510, 1220, 980]);
+    // The data from just before the undo, the late row with it, is in the preserved branch (read
+    // as the Neon stand-in's PostgreSQL holds it: the branch's copy of the database).
+    const preserved = await withAdmin(
+        (c) => c.query<{ username: string; elo: number }>("SELECT username, elo FROM players ORDER BY username"),
+        pgDatabaseName(summary.preservedBranch.id, "fpsgame"),
+    );
+    expect(preserved.rows).toEqual([
+        { username: "ana", elo: 0 },
+        { username: "bo", elo: 0 },
+        { username: "cy", elo: 0 },
+        { username: "late", elo: 1000 },
+    ]);
     expect(before.every((p) => p.seen === true)).toBe(true);
 });
 

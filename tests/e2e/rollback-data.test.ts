@@ -2,10 +2,13 @@
  * Rollbacks of what a deploy changes beside the machines, on the real engine against the local
  * cloud: the frontend (the stack declares its Vercel production deployment, so a change of its
  * env builds a new one and a rollback redeploys the old ref) and the schema (`--migrate-down`
- * rolls the machines back first and takes the schema down after, the reverse of a deploy).
+ * rolls the machines back first and takes the schema down after, the reverse of a deploy), and
+ * the refusal of an entry that ran from a checkout with uncommitted changes.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { projectStore as vercelProjects } from "../../localcloud/stand-ins/vercel/resources";
-import { E2E_TIMEOUT_MS, E2EStack, flyRequestMark, flyRequestsSince, runCommand } from "./harness";
+import { E2E_TIMEOUT_MS, E2EStack, flyRequestMark, flyRequestsSince, REPO_ROOT, runCommand } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -17,11 +20,15 @@ const REF2 = "8d1e4b7c2a9f";
 
 interface Listed {
     id: string;
+    dirty: boolean;
 }
-async function newestEntry(): Promise<string> {
+async function list(): Promise<Listed[]> {
     const r = await runCommand("rollback", stack.name, ["--no-policy", "--list", "--json"]);
     expect(r.code).toBe(0);
-    return (JSON.parse(r.stdout) as Listed[])[0].id;
+    return JSON.parse(r.stdout) as Listed[];
+}
+async function newestEntry(): Promise<string> {
+    return (await list())[0].id;
 }
 
 /** The Vercel project's production deployment, as the stand-in holds it. */
@@ -114,4 +121,37 @@ test("rollback --migrate-down: the machines and the frontend go back first, the 
     );
     expect(undo).toBeDefined();
     for (const u of updates) expect(new Date(u.at).getTime()).toBeLessThan(undo.at.getTime());
+});
+
+test("an entry that ran from a checkout with uncommitted changes is refused without --allow-dirty, and nothing changes", async () => {
+    // An untracked file makes the checkout dirty for git, so the engine records git.dirty.
+    const marker = path.join(REPO_ROOT, `uncommitted-${stack.name}.txt`);
+    fs.writeFileSync(marker, "makes the checkout dirty for one update\n");
+    try {
+        await stack.configSet("api.env.MOTD", "from a dirty checkout");
+        await stack.upOk();
+    } finally {
+        fs.rmSync(marker, { force: true });
+    }
+    const [dirty] = await list();
+    expect(dirty.dirty).toBe(true);
+    await stack.configRemove("api.env.MOTD");
+    await stack.upOk();
+
+    const snapshot = async () => ({
+        machines: ((await stack.inventory())?.machines ?? []).map((m) => `${m.id} ${m.instance_id} ${m.image}`).sort(),
+        state: (await stack.stateResources("fly:index:Machine"))
+            .map((r) => `${r.id} ${String(r.outputs.image)}`)
+            .sort(),
+        stackFile: fs.readFileSync(stack.file, "utf8"),
+        schema: await schemaVersion(),
+        deployment: production().id,
+    });
+    const before = await snapshot();
+    const r = await runCommand("rollback", stack.name, ["--no-policy", "--to", dirty.id, "--yes"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+        `rollback refused: entry ${dirty.id} ran from a checkout with uncommitted changes (git.dirty)`,
+    );
+    expect(await snapshot()).toEqual(before);
 });
