@@ -8,7 +8,9 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { choosePort, explicitPort, portFile as portFileOf, portFree, rememberedPort } from "./services/ports";
-import { flyEmulatorPaths, localStackEnv, REPO_ROOT, toolchainPath } from "./stackEnv";
+import { localcloudPaths, pgAdminUrl } from "./services/env";
+import { scramVerifier } from "./stand-ins/neon/pg";
+import { flyEmulatorPaths, localStackEnv, PG_BACKEND, REPO_ROOT, toolchainPath } from "./stackEnv";
 
 const SERVICES = path.join(REPO_ROOT, "localcloud", "services", "services.sh");
 /** Preloaded into the Node.js processes started here: runs their TypeScript from cached JavaScript. */
@@ -258,6 +260,36 @@ export function stopNeonApi(log: Log): void {
     fs.rmSync(pidFile, { force: true });
 }
 
+/**
+ * The PostgreSQL state backend's role and database (`LOCALCLOUD_BACKEND=postgres`): made once,
+ * the role's password generated into the local cloud's secrets (mode 600) and given to
+ * PostgreSQL as a SCRAM verifier, so the plaintext never reaches the server or its logs.
+ */
+async function ensurePostgresBackend(log: Log): Promise<void> {
+    const paths = localcloudPaths();
+    const file = path.join(paths.secretsDir, PG_BACKEND.secret);
+    if (!fs.existsSync(file)) {
+        fs.mkdirSync(paths.secretsDir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(file, `${randomBytes(30).toString("base64url")}\n`, { mode: 0o600 });
+    }
+    const password = fs.readFileSync(file, "utf8").trim();
+    const { Client } = await import("pg");
+    const c = new Client({ connectionString: pgAdminUrl() });
+    await c.connect();
+    try {
+        const role = c.escapeIdentifier(PG_BACKEND.role);
+        const verifier = c.escapeLiteral(scramVerifier(password));
+        const exists = (await c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [PG_BACKEND.role])).rowCount;
+        await c.query(`${exists ? "ALTER" : "CREATE"} ROLE ${role} LOGIN PASSWORD ${verifier}`);
+        if (!(await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [PG_BACKEND.database])).rowCount) {
+            await c.query(`CREATE DATABASE ${c.escapeIdentifier(PG_BACKEND.database)} OWNER ${role}`);
+            log(`PostgreSQL state backend: database ${PG_BACKEND.database} for LOCALCLOUD_BACKEND=postgres`);
+        }
+    } finally {
+        await c.end();
+    }
+}
+
 /** Everything a local stack needs, ready. Prints one line per step. */
 export async function ensureLocalCloud(log: Log): Promise<void> {
     const started = Date.now();
@@ -267,6 +299,7 @@ export async function ensureLocalCloud(log: Log): Promise<void> {
     step(log, 2, total, "PostgreSQL and Redis on loopback");
     run(SERVICES, ["install"]);
     run(SERVICES, ["start"]);
+    await ensurePostgresBackend(log);
     step(log, 3, total, "Fly Machines API emulator and the Neon API stand-in");
     await startFlyEmulator(log);
     await startNeonApi(log);

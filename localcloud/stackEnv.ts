@@ -8,8 +8,8 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { localcloudEnv, localcloudPaths, repoRoot } from "./services/env";
-import { portFile } from "./services/ports";
+import { localcloudEnv, localcloudPaths, readSecret, repoRoot } from "./services/env";
+import { portFile, servicePort } from "./services/ports";
 
 export const REPO_ROOT = repoRoot();
 
@@ -27,6 +27,32 @@ export function localBackendDir(): string {
     const dir = path.join(localcloudPaths().dir, "backend");
     fs.mkdirSync(dir, { recursive: true });
     return dir;
+}
+
+/** The role and database of the local cloud's PostgreSQL state backend (`LOCALCLOUD_BACKEND=postgres`). */
+export const PG_BACKEND = {
+    role: "localcloud_backend",
+    database: "pulumi_backend",
+    secret: "pg-backend-password",
+} as const;
+
+/**
+ * The state backend local stacks use: `LOCALCLOUD_BACKEND=file` (the default: `.local/backend/`)
+ * or `postgres` (Pulumi's PostgreSQL backend on the local cloud's PostgreSQL, as CI would use a
+ * shared one). The URL of the latter holds a password: never print it.
+ */
+export function localBackendUrl(env: NodeJS.ProcessEnv = process.env): string {
+    const kind = (env.LOCALCLOUD_BACKEND ?? "").trim() || "file";
+    if (kind === "file") return `file://${localBackendDir()}`;
+    if (kind !== "postgres") {
+        throw new Error(
+            `LOCALCLOUD_BACKEND is ${JSON.stringify(kind)}: allowed are "file" (the default) and "postgres"`,
+        );
+    }
+    const paths = localcloudPaths(env);
+    const q = new URLSearchParams({ sslmode: "verify-full", sslrootcert: paths.caFile });
+    const password = encodeURIComponent(readSecret(PG_BACKEND.secret, paths));
+    return `postgres://${PG_BACKEND.role}:${password}@127.0.0.1:${servicePort("postgres", env)}/${PG_BACKEND.database}?${q}`;
 }
 
 /** The Fly emulator's port, token file and state dir. */
@@ -75,7 +101,7 @@ export function localStackEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
         ...env,
         ...localcloudEnv(env),
         PATH: basePath(env),
-        PULUMI_BACKEND_URL: `file://${localBackendDir()}`,
+        PULUMI_BACKEND_URL: localBackendUrl(env),
         PULUMI_CONFIG_PASSPHRASE: LOCAL_PASSPHRASE,
         PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
         PULUMI_SKIP_UPDATE_CHECK: "true",

@@ -56,11 +56,12 @@ export class ThrowawayStack {
      * e.g. with a migration of its own), the stack file lives there and the checkout holds a
      * link to it, as the project's commands look for stack files in the checkout.
      */
-    constructor(suffix: string, prefix = "e2e", workDir: string = REPO_ROOT) {
+    constructor(suffix: string, prefix = "e2e", workDir: string = REPO_ROOT, env: NodeJS.ProcessEnv = process.env) {
         this.name = `${prefix}-${suffix}`;
         this.workDir = workDir;
         this.file = path.join(workDir, `Pulumi.${this.name}.yaml`);
-        this.env = localStackEnv();
+        // `env` picks the local cloud's options, e.g. LOCALCLOUD_BACKEND=postgres.
+        this.env = localStackEnv(env);
         this.appName = `fpsgame-api-${this.name}`;
         const doc = parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.local.yaml"), "utf8")) as {
             config: Record<string, Record<string, unknown>>;

@@ -193,7 +193,7 @@ async function preview(o: StackOpts & { comment?: string }, flags: OpFlags = {})
     let prepared: Prepared;
     try {
         prepared = await prepare(o);
-        refuseIfDeadLock(prepared.ps.env, PROJECT, o.stack);
+        await refuseIfDeadLock(prepared.ps.env, PROJECT, o.stack);
     } catch (e) {
         writeComment(false, (e as Error).message);
         throw e;
@@ -220,7 +220,7 @@ async function up(o: StackOpts, flags: OpFlags = {}, previewed = false): Promise
         if (code !== 0) return code;
     }
     const { ps, policy } = await prepare(o);
-    refuseIfDeadLock(ps.env, PROJECT, o.stack);
+    await refuseIfDeadLock(ps.env, PROJECT, o.stack);
     log(`\n== pulumi up --stack ${o.stack}${o.policy ? " (with the policy pack)" : ""}`);
     const r = await runOp((s) => ps.stack.up({ ...flags, ...policy, ...term(), ...s }), term());
     if (r.code !== 0 || !r.result) {

@@ -85,10 +85,60 @@ export function pulumiRunning(pid: number): boolean {
 }
 
 /** The stack's locks written on this host by a process that is gone. Locks of other hosts are left alone. */
-export function deadLocks(env: NodeJS.ProcessEnv, project: string, stack: string): BackendLock[] {
+/**
+ * The stack's locks in a self-managed backend the commands can read: a `file://` folder, or
+ * Pulumi's PostgreSQL backend (`postgres://…`), which keeps the same blobs as rows of its table
+ * (`pulumi_state` unless the URL says `?table=`), keyed by the same paths under the database's
+ * name, each blob base64 in a JSON `data` field. Other backends
+ * (Pulumi Cloud, object stores) have none the commands can read: an empty list.
+ */
+export async function backendLocks(env: NodeJS.ProcessEnv, project: string, stack: string): Promise<BackendLock[]> {
     const dir = fileBackendDir(env);
-    if (!dir) return [];
-    return stackLocks(dir, project, stack).filter((l) => l.hostname === os.hostname() && !pulumiRunning(l.pid));
+    if (dir) return stackLocks(dir, project, stack);
+    const url = env.PULUMI_BACKEND_URL;
+    if (!url?.startsWith("postgres://") && !url?.startsWith("postgresql://")) return [];
+    const u = new URL(url);
+    const table = u.searchParams.get("table") ?? "pulumi_state";
+    u.searchParams.delete("table");
+    const { Client } = await import("pg");
+    const c = new Client({ connectionString: u.toString(), application_name: "fpsgame-infra-locks" });
+    await c.connect();
+    try {
+        // Each blob is a row whose `data` is `{"data": "<the blob, base64>"}`.
+        const rows = (
+            await c.query<{ key: string; data: { data?: string } }>(
+                `SELECT key, data FROM ${c.escapeIdentifier(table)} WHERE key LIKE '%.pulumi/locks/%'`,
+            )
+        ).rows;
+        const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        const mine = new RegExp(`\\.pulumi/locks/(?:[^/]+/${esc(project)}/)?${esc(stack)}/[^/]+\\.json$`);
+        const out: BackendLock[] = [];
+        for (const r of rows.filter((x) => mine.test(x.key))) {
+            let lock: Partial<BackendLock>;
+            try {
+                lock = JSON.parse(Buffer.from(r.data?.data ?? "", "base64").toString("utf8")) as Partial<BackendLock>;
+            } catch {
+                continue; // not a lock this CLI wrote
+            }
+            if (typeof lock.pid !== "number") continue;
+            out.push({
+                file: `${table}:${r.key}`,
+                pid: lock.pid,
+                username: String(lock.username ?? "?"),
+                hostname: String(lock.hostname ?? "?"),
+                timestamp: String(lock.timestamp ?? "?"),
+            });
+        }
+        return out;
+    } finally {
+        await c.end().catch(() => undefined);
+    }
+}
+
+export async function deadLocks(env: NodeJS.ProcessEnv, project: string, stack: string): Promise<BackendLock[]> {
+    return (await backendLocks(env, project, stack)).filter(
+        (l) => l.hostname === os.hostname() && !pulumiRunning(l.pid),
+    );
 }
 
 /** The command that clears a stack's locks. */
@@ -108,8 +158,8 @@ export function deadLockMessage(stack: string, locks: BackendLock[]): string {
 }
 
 /** Throws {@link deadLockMessage} when the stack is locked by a process that is gone. */
-export function refuseIfDeadLock(env: NodeJS.ProcessEnv, project: string, stack: string): void {
-    const locks = deadLocks(env, project, stack);
+export async function refuseIfDeadLock(env: NodeJS.ProcessEnv, project: string, stack: string): Promise<void> {
+    const locks = await deadLocks(env, project, stack);
     if (locks.length > 0) throw new Error(deadLockMessage(stack, locks));
 }
 

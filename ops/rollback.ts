@@ -17,7 +17,7 @@ import * as readline from "readline";
 import { parseDocument } from "yaml";
 import { REPO_ROOT } from "./env";
 import type { GateResult } from "./health";
-import { fileBackendDir, pulumiRunning, stackLocks } from "./recovery";
+import { backendLocks, pulumiRunning } from "./recovery";
 import {
     describeChanges,
     openStack,
@@ -403,9 +403,8 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
     }
     const why = refusal(target, { commitExists, allowDirty: o.allowDirty === true });
     if (why) return refuse(why);
-    const backendDir = fileBackendDir(ps.env);
-    if (backendDir) {
-        const live = stackLocks(backendDir, PROJECT, o.stack).filter((l) => pulumiRunning(l.pid));
+    {
+        const live = (await backendLocks(ps.env, PROJECT, o.stack)).filter((l) => pulumiRunning(l.pid));
         if (live.length) {
             return refuse(
                 `stack ${o.stack} is locked by an update in progress (pid ${live.map((l) => l.pid).join(", ")} on ${live[0].hostname}); wait for it to finish`,

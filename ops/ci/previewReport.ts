@@ -51,6 +51,15 @@ export const COST_POLICY = "fly-cost-estimate";
 /** The engine's ANSI colour codes, when the stream had them. */
 const ANSI = /\u001b\[[0-9;]*m/g;
 
+/**
+ * The finding itself: the engine's policy message is the policy's description, a newline, then
+ * what the policy reported; the description is in policies/README.md, not in every comment.
+ */
+export function findingOf(message: string): string {
+    const lines = message.replace(ANSI, "").trim().split("\n");
+    return (lines.length > 1 ? lines.slice(1) : lines).join(" ").trim();
+}
+
 /** Collects a preview's events; `report()` then builds what the comment shows. */
 export class PreviewCollector {
     private readonly steps = new Map<string, PlannedStep>();
@@ -77,7 +86,7 @@ export class PreviewCollector {
                 level: pol.enforcementLevel,
                 policy: pol.policyName,
                 resource: pol.resourceUrn ? urnName(pol.resourceUrn) : undefined,
-                message: pol.message.replace(ANSI, "").trim(),
+                message: findingOf(pol.message),
             });
         }
         const diag = e.diagnosticEvent;

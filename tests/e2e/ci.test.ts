@@ -51,11 +51,9 @@ test("a one-region scale edit: the comment lists exactly the new machine, the po
             "",
             "</details>",
             "",
-            "**Policies:**",
+            "**Policies:** no findings.",
             "",
-            "| level | policy | resource | finding |",
-            "| --- | --- | --- | --- |",
-            "COST",
+            "**Cost:** Fly machines $15.97/month for 5 machines (budget $50.00).",
             "",
         ].join("\n"),
     );
@@ -75,8 +73,8 @@ test("a preview blocked by a mandatory policy still renders a comment that names
 
 test("drift made out of band in the Fly emulator: the drift result and the issue text", async () => {
     await stack.configSet("api.regions.sjc", "2");
-    const machines = (await stack.inventory())?.machines ?? [];
-    const m = machines.find((x) => x.name === "api-iad-1")!;
+    const id = (await stack.stateResources("fly:index:Machine")).find((x) => x.urn.endsWith("::api-iad-1"))?.id;
+    const m = ((await stack.inventory())?.machines ?? []).find((x) => x.id === id)!;
     // What `fly scale memory 1024` does to one machine: a full config update.
     const config = { ...m.config, guest: { ...(m.config.guest as object), memory_mb: 1024 } };
     const env = (await stack.stack()).env;

@@ -16,8 +16,8 @@ export { REPO_ROOT };
 
 /** A throwaway stack named `e2e-<suffix>`, of this checkout's program or of a variant of it. */
 export class E2EStack extends ThrowawayStack {
-    constructor(suffix: string, workDir?: string) {
-        super(suffix, "e2e", workDir);
+    constructor(suffix: string, workDir?: string, env?: NodeJS.ProcessEnv) {
+        super(suffix, "e2e", workDir, env);
     }
 
     /** A query on the stack's database, through the API's own connection string (TLS, verified). */
@@ -89,13 +89,19 @@ export interface CommandResult {
  * Runs one of the project's commands as an operator does (`npm run <name> -- --stack <stack>
  * <args>`, with no terminal), asynchronously, so the test process keeps serving its own sockets.
  */
-export function runCommand(name: string, stack: string, args: string[]): Promise<CommandResult> {
+export function runCommand(
+    name: string,
+    stack: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+): Promise<CommandResult> {
     const child = spawn(
         process.execPath,
         ["--require", "./lib/register.js", "ops/cli.ts", name, "--stack", stack, ...args],
         {
             cwd: REPO_ROOT,
             stdio: ["ignore", "pipe", "pipe"],
+            env,
         },
     );
     let stdout = "";

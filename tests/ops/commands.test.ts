@@ -93,10 +93,10 @@ describe("a lock left by a dead process", () => {
     }
     const env = (): NodeJS.ProcessEnv => ({ PULUMI_BACKEND_URL: `file://${tmp}` });
 
-    test("is found when its pid is gone from this host, and the refusal names the command to run", () => {
+    test("is found when its pid is gone from this host, and the refusal names the command to run", async () => {
         const lock = { pid: 2 ** 22 + 7, username: "root", hostname: os.hostname(), timestamp: "2026-11-28T19:00:00Z" };
         writeLock("local", lock);
-        const dead = deadLocks(env(), "fpsgame-infra", "local");
+        const dead = await deadLocks(env(), "fpsgame-infra", "local");
         expect(dead.map((l) => l.pid)).toEqual([lock.pid]);
         expect(deadLockMessage("local", dead)).toBe(
             `stack "local" is locked by an update that is no longer running: pulumi (pid ${lock.pid}, root@${os.hostname()}, ` +
@@ -112,22 +112,22 @@ describe("a lock left by a dead process", () => {
         try {
             writeLock("local", { pid: running.pid, username: "root", hostname: os.hostname(), timestamp: "t" });
             writeLock("staging", { pid: 2 ** 22 + 7, username: "ci", hostname: "another-host", timestamp: "t" });
-            expect(deadLocks(env(), "fpsgame-infra", "local")).toEqual([]);
-            expect(deadLocks(env(), "fpsgame-infra", "staging")).toEqual([]);
-            expect(deadLocks(env(), "fpsgame-infra", "prod")).toEqual([]);
+            expect(await deadLocks(env(), "fpsgame-infra", "local")).toEqual([]);
+            expect(await deadLocks(env(), "fpsgame-infra", "staging")).toEqual([]);
+            expect(await deadLocks(env(), "fpsgame-infra", "prod")).toEqual([]);
             expect(stackLocks(tmp, "fpsgame-infra", "staging").map((l) => l.hostname)).toEqual(["another-host"]);
         } finally {
             running.kill();
         }
     });
 
-    test("a pid now used by another program counts as gone", () => {
+    test("a pid now used by another program counts as gone", async () => {
         // This jest process runs node, not pulumi.
         writeLock("local", { pid: process.pid, username: "root", hostname: os.hostname(), timestamp: "t" });
-        expect(deadLocks(env(), "fpsgame-infra", "local").map((l) => l.pid)).toEqual([process.pid]);
+        expect((await deadLocks(env(), "fpsgame-infra", "local")).map((l) => l.pid)).toEqual([process.pid]);
     });
 
-    test("is only looked for on a file backend", () => {
+    test("is only looked for on a file backend (the PostgreSQL backend: tests/e2e/backends.test.ts)", () => {
         expect(fileBackendDir({ PULUMI_BACKEND_URL: "s3://bucket" })).toBeUndefined();
         expect(fileBackendDir({})).toBeUndefined();
         expect(fileBackendDir({ PULUMI_BACKEND_URL: "file:///srv/state" })).toBe("/srv/state");

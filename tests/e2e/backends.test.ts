@@ -1,0 +1,90 @@
+/**
+ * The commands on both self-managed state backends CI can use, on the real engine: the file
+ * backend (`.local/backend/`) and Pulumi's PostgreSQL backend on the local cloud's real
+ * PostgreSQL (`LOCALCLOUD_BACKEND=postgres`, as a shared `postgres://…` backend serves CI's
+ * ephemeral runners). On each: the history and its rollback ids (stable across a later update),
+ * and the lock: while an up runs, a second up is refused by the engine and a rollback by the
+ * command, and once it ends the stack is free again.
+ */
+import { CommandResult, E2E_TIMEOUT_MS, E2EStack, flyAdmin, runCommand } from "./harness";
+import { backendLocks } from "../../ops/recovery";
+
+jest.setTimeout(E2E_TIMEOUT_MS);
+
+interface Listed {
+    id: string;
+    kind: string;
+    result: string;
+    message: string;
+}
+
+describe.each(["file", "postgres"])("the %s backend", (kind) => {
+    const env = { ...process.env, LOCALCLOUD_BACKEND: kind };
+    const stack = new E2EStack(`backend-${kind}`, undefined, env);
+    const run = (name: string, args: string[]): Promise<CommandResult> => runCommand(name, stack.name, args, env);
+    const list = async (): Promise<Listed[]> => {
+        const r = await run("rollback", ["--no-policy", "--list", "--json"]);
+        expect(r.code).toBe(0);
+        return JSON.parse(r.stdout) as Listed[];
+    };
+
+    beforeAll(async () => {
+        await stack.init();
+        await stack.upOk();
+    });
+    afterAll(() => stack.remove());
+
+    test("the stack lives in that backend", () => {
+        expect(stack.env.PULUMI_BACKEND_URL).toMatch(
+            kind === "file" ? /^file:\/\// : /^postgres:\/\/localcloud_backend:/,
+        );
+    });
+
+    test("history and rollback ids: every update listed, and no id moves when another lands", async () => {
+        await stack.configSet("api.env.MOTD", "one");
+        await stack.upOk();
+        const before = await list();
+        expect(before.map((e) => [e.kind, e.result])).toEqual([
+            ["update", "succeeded"],
+            ["update", "succeeded"],
+        ]);
+        for (const e of before) expect(e.id).toMatch(/^h[0-9a-f]{10}$/);
+        await stack.configSet("api.env.MOTD", "two");
+        await stack.upOk();
+        const after = await list();
+        expect(after).toHaveLength(3);
+        expect(after.slice(1).map((e) => e.id)).toEqual(before.map((e) => e.id));
+    });
+
+    test("the lock: while an up runs, a second up and a rollback are refused; after it the stack is free", async () => {
+        const [, target] = await list();
+        await stack.configSet("api.env.MOTD", "three");
+        // Each machine update of this app answers 2 s late, so the first up holds the lock for a while.
+        await flyAdmin("POST", "/__emulator/faults", {
+            rules: [{ app: stack.appName, method: "POST", path: "^/v1/apps/[^/]+/machines/[^/]+$", delayMs: 2000 }],
+        });
+        const first = run("up", ["--no-policy", "--no-gate"]);
+        // Wait until the running up holds the backend's lock.
+        let held = false;
+        for (let i = 0; i < 600 && !held; i++) {
+            held = (await backendLocks(stack.env, "fpsgame-infra", stack.name)).length > 0;
+            if (!held) await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(held).toBe(true);
+        const [second, rollback] = await Promise.all([
+            run("up", ["--no-policy", "--no-gate"]),
+            run("rollback", ["--no-policy", "--to", target.id, "--yes", "--allow-dirty"]),
+        ]);
+        const done = await first;
+        await flyAdmin("DELETE", `/__emulator/faults?app=${stack.appName}`);
+        expect(done.code).toBe(0);
+        expect(second.code).not.toBe(0);
+        expect(second.stdout + second.stderr).toMatch(/the stack is currently locked by 1 lock\(s\)/);
+        expect(rollback.code).toBe(2);
+        expect(rollback.stderr).toContain(`rollback refused: stack ${stack.name} is locked by an update in progress`);
+        expect(await backendLocks(stack.env, "fpsgame-infra", stack.name)).toEqual([]);
+        const entries = await list();
+        expect(entries[0].result).toBe("succeeded");
+        expect(entries.filter((e) => e.result === "succeeded")).toHaveLength(4);
+    });
+});
