@@ -111,9 +111,14 @@ test("rollback --migrate-down: the machines and the frontend go back first, the 
     expect(d.envKeys).toEqual(["VITE_API_URL", "VITE_WS_URL"]);
     expect(await schemaVersion()).toBe(2);
 
-    // Order: every machine update of the rollback was answered before migration 3 was undone.
+    // Order: every machine update of the rollback was answered before migration 3 was undone (the
+    // emulator's log is shared with the other test files: only this stack's app counts).
     const updates = (await flyRequestsSince(mark)).filter(
-        (q) => q.method === "POST" && /^\/v1\/apps\/[^/]+\/machines\/[^/]+$/.test(q.path) && q.status === 200,
+        (q) =>
+            q.method === "POST" &&
+            q.path.startsWith(`/v1/apps/${stack.appName}/machines/`) &&
+            /^\/v1\/apps\/[^/]+\/machines\/[^/]+$/.test(q.path) &&
+            q.status === 200,
     );
     expect(updates).toHaveLength(4);
     const [undo] = await stack.sql<{ at: Date }>(

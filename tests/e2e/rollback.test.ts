@@ -3,7 +3,7 @@
  * image v1, then v2 with a config change and a secret rotation, then roll back to the v1 entry.
  * The machines run v1 with v1's config, the rotated secret keeps its new value, the JSON summary
  * names the change, and the ids of the history do not move. Refusals (a failed entry, a locked
- * stack) change nothing: not the emulator, not the state, not the stack file.
+ * stack) change nothing: not the emulator, not the state, not the stack file, not the database.
  */
 import { spawn } from "child_process";
 import * as crypto from "crypto";
@@ -60,6 +60,8 @@ async function snapshot(): Promise<unknown> {
             .sort(),
         stackFile: fs.readFileSync(stack.file, "utf8"),
         history: (await list()).length,
+        // The database too: its schema and what postgrator recorded.
+        schema: await stack.sql("SELECT version, name FROM schemaversion ORDER BY version"),
     };
 }
 
@@ -233,7 +235,10 @@ test("npm run up: a deploy whose error rate fails the health gate is rolled back
     const bad = await upCommand("--gate-window", "2");
     expect(bad.code).toBe(1);
     const out = bad.stdout + bad.stderr;
-    expect(out).toMatch(/FAIL error rate: (19|20)\.\d% 5xx over 2s/);
+    // 20% of the image's requests are 5xx; whole-request counts over 2 s round it by a point or two.
+    const pct = Number(/FAIL error rate: ([\d.]+)% 5xx over 2s/.exec(out)?.[1]);
+    expect(pct).toBeGreaterThanOrEqual(17);
+    expect(pct).toBeLessThanOrEqual(23);
     expect(out).toContain(
         `health gate failed (error rate): rolling ${stack.name} back to ${goodEntry.id}, the update before this one.`,
     );

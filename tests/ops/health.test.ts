@@ -116,7 +116,12 @@ test("an image that answers 20% 5xx fails on the error rate only", async () => {
         "error rate": false,
     });
     expect(r.ok).toBe(false);
-    expect(r.checks.find((c) => c.name === "error rate")!.detail).toMatch(/^(19|20)\.\d% 5xx over 0\.5s/);
+    // The image serves 20% 5xx; a short window's whole-request counts round it by a few points.
+    const detail = r.checks.find((c) => c.name === "error rate")!.detail;
+    expect(detail).toMatch(/^\d+\.\d% 5xx over 0\.5s \(\d+ of \d+ requests; at most 5%\)$/);
+    const pct = Number(/^([\d.]+)%/.exec(detail)![1]);
+    expect(pct).toBeGreaterThanOrEqual(15);
+    expect(pct).toBeLessThanOrEqual(25);
 });
 
 test("an unhealthy image fails the machines' checks and /healthz; one that refuses WebSockets fails /ws", async () => {
