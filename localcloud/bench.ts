@@ -260,32 +260,22 @@ async function main(): Promise<void> {
         // A rollback against a plain `up` of the same change, both as users run them (policy pack,
         // health gate): before each run sjc goes to 3 (not measured); then the rollback restores the
         // entry before that, or the config goes back to 2 and `npm run up` applies it.
+        // The entry to roll back to is looked up after each deploy (not measured): the one before it.
+        let target = "";
         const deployThree = async () => {
             await scale(3);
             await pr.up(policy);
+            const list = JSON.parse(
+                await npm(["run", "-s", "rollback", "--", "--stack", prName, "--list", "--json"]),
+            ) as { id: string }[];
+            target = list[1].id;
         };
         await deployThree();
         rows.push(
             await sample(
                 "rollback: `npm run rollback --to` the entry before a one-region scale",
                 runs,
-                async () => {
-                    const list = JSON.parse(
-                        await npm(["run", "-s", "rollback", "--", "--stack", prName, "--list", "--json"]),
-                    ) as { id: string }[];
-                    await npm([
-                        "run",
-                        "-s",
-                        "rollback",
-                        "--",
-                        "--stack",
-                        prName,
-                        "--to",
-                        list[1].id,
-                        "--yes",
-                        "--allow-dirty",
-                    ]);
-                },
+                () => npm(["run", "-s", "rollback", "--", "--stack", prName, "--to", target, "--yes", "--allow-dirty"]),
                 deployThree,
             ),
         );
