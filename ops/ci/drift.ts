@@ -6,7 +6,9 @@
  * provider's read, by name only, never by value.
  */
 import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
-import { urnName } from "./previewReport";
+import { changedKeys, urnName } from "./previewReport";
+
+export { changedKeys };
 
 export interface DriftedResource {
     name: string;
@@ -51,13 +53,6 @@ export class DriftCollector {
     result(stack: string): DriftResult {
         return { stack, drifted: [...this.drifted.values()], errors: this.errors };
     }
-}
-
-/** Top-level keys whose values differ (compared as JSON; only the names leave this function). */
-export function changedKeys(before?: Record<string, unknown>, after?: Record<string, unknown>): string[] {
-    if (!before || !after) return [];
-    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-    return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
 }
 
 /** The drift issue's title and body: one issue per stack, updated in place by the workflow. */

@@ -44,6 +44,13 @@ export function urnName(urn: string): string {
     return urn.split("::").pop() ?? urn;
 }
 
+/** Top-level keys whose values differ (compared as JSON; only the names leave this function). */
+export function changedKeys(before?: Record<string, unknown>, after?: Record<string, unknown>): string[] {
+    if (!before || !after) return [];
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+    return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
+}
+
 /** Engine steps that change nothing, left out of the comment. */
 const QUIET: readonly string[] = ["same", "read", "refresh"];
 /** The policy that reports the cost estimate (policies/src/stack.ts). */
@@ -69,10 +76,19 @@ export class PreviewCollector {
     readonly onEvent = (e: EngineEvent): void => {
         const pre = e.resourcePreEvent?.metadata;
         if (pre && !QUIET.includes(pre.op) && !pre.urn.endsWith("::pulumi:pulumi:Stack")) {
-            const props = new Set<string>([
-                ...Object.keys(pre.detailedDiff ?? {}),
-                ...(Object.keys(pre.detailedDiff ?? {}).length === 0 ? (pre.diffs ?? []) : []),
-            ]);
+            // What the provider named (its detailed diff, else its diff keys), else what the
+            // engine's own display compares: the old and new inputs (secrets arrive masked, so an
+            // edit of a secret alone names no property).
+            const named = Object.keys(pre.detailedDiff ?? {});
+            const props = new Set<string>(
+                named.length > 0
+                    ? named
+                    : (pre.diffs ?? []).length > 0
+                      ? pre.diffs!
+                      : pre.op === "update" || pre.op === "replace" || pre.op === "create-replacement"
+                        ? changedKeys(pre.old?.inputs, pre.new?.inputs)
+                        : [],
+            );
             this.steps.set(`${pre.op} ${pre.urn}`, {
                 op: pre.op,
                 name: urnName(pre.urn),
@@ -126,6 +142,12 @@ function cell(text: string): string {
     return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
 }
 
+/** An update's or replace's properties; one that names none changed only values the engine masks (secrets). */
+function propertiesCell(group: string, properties: string[]): string {
+    if (properties.length > 0) return properties.map((p) => `\`${cell(p)}\``).join(", ");
+    return group === "update" || group === "replace" ? "_(secret values, not shown)_" : "";
+}
+
 /** The Markdown comment. `commit` is the pull request's head, shown so a stale comment is visible. */
 export function renderComment(r: PreviewReport, meta: { commit?: string } = {}): string {
     const lines: string[] = [commentMarker(r.stack)];
@@ -152,7 +174,7 @@ export function renderComment(r: PreviewReport, meta: { commit?: string } = {}):
         lines.push("| | resource | type | changed properties |", "| --- | --- | --- | --- |");
         for (const s of g.steps) {
             lines.push(
-                `| \`${g.sign}\` | \`${cell(s.name)}\` | \`${cell(s.type)}\` | ${s.properties.map((p) => `\`${cell(p)}\``).join(", ")} |`,
+                `| \`${g.sign}\` | \`${cell(s.name)}\` | \`${cell(s.type)}\` | ${propertiesCell(g.title, s.properties)} |`,
             );
         }
         lines.push("", "</details>");

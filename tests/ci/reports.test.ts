@@ -82,6 +82,30 @@ test("a failed preview says why, and a mandatory finding makes it 'blocked by po
     expect(text).toContain("**Why it failed:**\n\n```text\nerror: preview failed\n```");
 });
 
+test("an update the provider names no property of: the properties whose inputs differ, a masked secret none", () => {
+    const c = new PreviewCollector();
+    const step = (name: string, olds: Record<string, unknown>, news: Record<string, unknown>) =>
+        ({
+            sequence: seq++,
+            timestamp: 0,
+            resourcePreEvent: {
+                metadata: {
+                    op: "update",
+                    urn: URN("fly:index:Machine", name),
+                    type: "fly:index:Machine",
+                    provider: "",
+                    old: { inputs: olds },
+                    new: { inputs: news },
+                },
+            },
+        }) as unknown as EngineEvent;
+    c.onEvent(step("api-sjc-1", { guest: { memoryMb: 512 }, image: "a" }, { guest: { memoryMb: 256 }, image: "a" }));
+    c.onEvent(step("api-secrets", { values: "[secret]" }, { values: "[secret]" }));
+    const text = renderComment(c.report("prod", true));
+    expect(text).toContain("| `~` | `api-sjc-1` | `fly:index:Machine` | `guest` |");
+    expect(text).toContain("| `~` | `api-secrets` | `fly:index:Machine` | _(secret values, not shown)_ |");
+});
+
 test("a policy message keeps only what the policy reported", () => {
     expect(findingOf("Description of the policy.\nWhat it found.")).toBe("What it found.");
     expect(findingOf("Only one line")).toBe("Only one line");

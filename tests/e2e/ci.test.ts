@@ -68,6 +68,8 @@ test("a preview blocked by a mandatory policy still renders a comment that names
         `### ❌ \`${stack.name}\`: blocked by policy`,
     ]);
     expect(comment).toMatch(/\| ⛔ mandatory \| `fly-min-memory` \| `api-sjc-1` \| .*256.* \|/);
+    // The updates it would have made, with the property each changes (the engine's old and new inputs).
+    expect(comment).toContain("| `~` | `api-sjc-1` | `fly:index:Machine` | `guest` |");
     await stack.configSet("api.vm.memoryMb", "512");
 });
 
