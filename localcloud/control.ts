@@ -328,6 +328,14 @@ export function localCloudStatus(log: Log): number {
     const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) : 0;
     const port = fs.existsSync(portFile) ? fs.readFileSync(portFile, "utf8").trim() : "?";
     log(`fly emulator: ${pid && alive(pid) ? `running (pid ${pid}, port ${port})` : "stopped"}`);
+    const neon = neonApiPaths();
+    const neonPid = fs.existsSync(neon.pidFile) ? Number(fs.readFileSync(neon.pidFile, "utf8")) : 0;
+    const neonUp =
+        neonPid > 0 &&
+        fs.existsSync(`/proc/${neonPid}/cmdline`) &&
+        fs.readFileSync(`/proc/${neonPid}/cmdline`, "utf8").includes("neon/api.ts");
+    const neonPort = fs.existsSync(neon.portFile) ? fs.readFileSync(neon.portFile, "utf8").trim() : "?";
+    log(`neon API stand-in: ${neonUp ? `running (pid ${neonPid}, port ${neonPort})` : "stopped"}`);
     try {
         run(SERVICES, ["status"]);
         return pid && alive(pid) ? 0 : 1;
