@@ -93,6 +93,26 @@ export async function stackHistory(ps: ProjectStack, showSecrets = false): Promi
     }
 }
 
+/** What `pulumi stack history --show-secrets` shows for a secret today's secrets provider cannot decrypt. */
+export const UNDECRYPTABLE = "ERROR_UNABLE_TO_DECRYPT";
+
+/**
+ * The refusal when the stack's secrets provider changed since the entry: its secret config was
+ * encrypted by the earlier provider (or passphrase), which today's cannot decrypt, so the entry
+ * cannot be restored as it ran (and `--restore-secrets` would write the placeholder as a value).
+ */
+export function secretsProviderRefusal(e: UpdateSummary | undefined, id: string): string | undefined {
+    const unreadable = Object.entries(e?.config ?? {})
+        .filter(([, v]) => v.secret && v.value === UNDECRYPTABLE)
+        .map(([k]) => k)
+        .sort();
+    if (unreadable.length === 0) return undefined;
+    return (
+        `the stack's secrets provider changed since entry ${id}: today's cannot decrypt its secret(s) ` +
+        `${unreadable.join(", ")}; choose an entry made since the change (--list), or change the secrets provider back first`
+    );
+}
+
 /** What the refusals need to know beyond the entry. */
 export interface RefusalContext {
     /** True when the commit exists in this repository. */
@@ -423,6 +443,10 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
             `entry ${target.id} used secret(s) the stack no longer has (${restored.missingSecrets.join(", ")}); pass --restore-secrets to bring back their values from that entry`,
         );
     }
+    // Today's secrets provider must still read the entry: decrypted in memory only, never shown.
+    const withSecrets = (await stackHistory(ps, true)).find((e) => entryId(e) === target.id);
+    const providerChanged = secretsProviderRefusal(withSecrets, target.id);
+    if (providerChanged) return refuse(providerChanged);
 
     // Migrations: machines first, schema after.
     const dbKey = `${PROJECT}:database`;
@@ -476,8 +500,7 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
     let applied = false;
     try {
         if (o.restoreSecrets) {
-            const full = (await stackHistory(opened, true)).find((e) => entryId(e) === target.id);
-            for (const [key, value] of Object.entries(full?.config ?? {})) {
+            for (const [key, value] of Object.entries(withSecrets?.config ?? {})) {
                 if (value.secret && typeof value.value === "string") await setSecretConfig(opened, key, value.value);
             }
         }

@@ -14,7 +14,9 @@ import {
     restoreConfig,
     sameProgram,
     schemaTarget,
+    secretsProviderRefusal,
     toEntry,
+    UNDECRYPTABLE,
     withConfig,
 } from "../../ops/rollback";
 import { REPO_ROOT } from "../../ops/env";
@@ -88,6 +90,42 @@ describe("refusals", () => {
         );
         const dirty = entry({ environment: { "git.head": "0".repeat(40), "git.dirty": "true" } });
         expect(refusal(dirty, { ...ctx, allowDirty: true })).toBeUndefined();
+    });
+});
+
+describe("a secrets provider changed since the entry", () => {
+    // What `pulumi stack history --show-secrets` gives for an entry whose secrets an earlier
+    // provider encrypted (checked by hand against v3.276 after a change of the passphrase's salt).
+    const decrypted = summary({
+        config: {
+            "fpsgame-infra:api.image": { value: "v1", secret: false },
+            "fpsgame-infra:jwtSecret": { value: "s3cr3t-value", secret: true },
+        },
+    });
+    const undecryptable = summary({
+        config: {
+            "fpsgame-infra:jwtSecret": { value: UNDECRYPTABLE, secret: true },
+            "neon:apiKey": { value: UNDECRYPTABLE, secret: true },
+            "fpsgame-infra:api.image": { value: "v1", secret: false },
+        },
+    });
+    test("an entry today's provider decrypts is a target, and the refusal never shows a value", () => {
+        expect(secretsProviderRefusal(decrypted, "h1111111111")).toBeUndefined();
+        expect(secretsProviderRefusal(undefined, "h1111111111")).toBeUndefined();
+    });
+    test("an entry it cannot decrypt is refused, naming its secrets", () => {
+        expect(secretsProviderRefusal(undecryptable, "h1111111111")).toBe(
+            "the stack's secrets provider changed since entry h1111111111: today's cannot decrypt its secret(s) " +
+                "fpsgame-infra:jwtSecret, neon:apiKey; choose an entry made since the change (--list), or change the secrets provider back first",
+        );
+    });
+    test("a plain value that happens to read like the placeholder is not a secret", () => {
+        expect(
+            secretsProviderRefusal(
+                summary({ config: { "fpsgame-infra:api.env.X": { value: UNDECRYPTABLE, secret: false } } }),
+                "h1",
+            ),
+        ).toBeUndefined();
     });
 });
 
