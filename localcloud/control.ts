@@ -31,13 +31,25 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 /** How much faster than Fly the local cloud's health checks report (see the emulator's README). */
 export const LOCAL_CLOUD_TIME_FACTOR = 0.05;
 
-/** True if `pid` is our Fly emulator: a stale pid file (after a reboot) may name another process. */
-function alive(pid: number): boolean {
+/** What the command line of each background server of ours contains. */
+const MARKERS = { fly: "fly-emulator", neon: "neon/api.ts" } as const;
+
+/** The pid in `pidFile` if that process is ours: a stale pid file (after a reboot) may name another process. */
+function runningPid(pidFile: string, marker: string): number | undefined {
     try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("fly-emulator");
+        const pid = Number(fs.readFileSync(pidFile, "utf8"));
+        return pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker) ? pid : undefined;
     } catch {
-        return false;
+        return undefined;
     }
+}
+
+/** Stops the server of `pidFile` if it runs, and removes the file. Returns the pid stopped. */
+function stopServer(pidFile: string, marker: string): number | undefined {
+    const pid = runningPid(pidFile, marker);
+    if (pid !== undefined) process.kill(pid, "SIGTERM");
+    fs.rmSync(pidFile, { force: true });
+    return pid;
 }
 
 /** The token the Fly emulator accepts: generated once, mode 600, never printed. */
@@ -160,16 +172,8 @@ export async function startFlyEmulator(log: Log): Promise<string> {
 }
 
 export function stopFlyEmulator(log: Log): void {
-    const { pidFile } = flyEmulatorPaths();
-    if (!fs.existsSync(pidFile)) return log("fly emulator: not running");
-    const pid = Number(fs.readFileSync(pidFile, "utf8"));
-    if (alive(pid)) {
-        process.kill(pid, "SIGTERM");
-        log(`fly emulator stopped (pid ${pid})`);
-    } else {
-        log("fly emulator: not running");
-    }
-    fs.rmSync(pidFile, { force: true });
+    const pid = stopServer(flyEmulatorPaths().pidFile, MARKERS.fly);
+    log(pid === undefined ? "fly emulator: not running" : `fly emulator stopped (pid ${pid})`);
 }
 
 /** The Neon API stand-in's files: `$LOCALCLOUD_DIR/neon-api/{port,api.pid,build,api.log}`. */
@@ -246,18 +250,8 @@ export async function startNeonApi(log: Log): Promise<void> {
 }
 
 export function stopNeonApi(log: Log): void {
-    const { pidFile } = neonApiPaths();
-    if (!fs.existsSync(pidFile)) return;
-    const pid = Number(fs.readFileSync(pidFile, "utf8"));
-    try {
-        if (fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("neon/api.ts")) {
-            process.kill(pid, "SIGTERM");
-            log(`neon API stand-in stopped (pid ${pid})`);
-        }
-    } catch {
-        // not running
-    }
-    fs.rmSync(pidFile, { force: true });
+    const pid = stopServer(neonApiPaths().pidFile, MARKERS.neon);
+    if (pid !== undefined) log(`neon API stand-in stopped (pid ${pid})`);
 }
 
 /**
@@ -268,7 +262,8 @@ export function stopNeonApi(log: Log): void {
 async function ensurePostgresBackend(log: Log): Promise<void> {
     const paths = localcloudPaths();
     const file = path.join(paths.secretsDir, PG_BACKEND.secret);
-    if (!fs.existsSync(file)) {
+    const generated = !fs.existsSync(file);
+    if (generated) {
         fs.mkdirSync(paths.secretsDir, { recursive: true, mode: 0o700 });
         fs.writeFileSync(file, `${randomBytes(30).toString("base64url")}\n`, { mode: 0o600 });
     }
@@ -278,9 +273,12 @@ async function ensurePostgresBackend(log: Log): Promise<void> {
     await c.connect();
     try {
         const role = c.escapeIdentifier(PG_BACKEND.role);
-        const verifier = c.escapeLiteral(scramVerifier(password));
         const exists = (await c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [PG_BACKEND.role])).rowCount;
-        await c.query(`${exists ? "ALTER" : "CREATE"} ROLE ${role} LOGIN PASSWORD ${verifier}`);
+        // The password is set when the role is made or the secret is new, not on every start.
+        if (!exists || generated) {
+            const verifier = c.escapeLiteral(scramVerifier(password));
+            await c.query(`${exists ? "ALTER" : "CREATE"} ROLE ${role} LOGIN PASSWORD ${verifier}`);
+        }
         if (!(await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [PG_BACKEND.database])).rowCount) {
             await c.query(`CREATE DATABASE ${c.escapeIdentifier(PG_BACKEND.database)} OWNER ${role}`);
             log(`PostgreSQL state backend: database ${PG_BACKEND.database} for LOCALCLOUD_BACKEND=postgres`);
@@ -324,21 +322,17 @@ export function stopLocalCloud(log: Log): void {
 }
 
 export function localCloudStatus(log: Log): number {
-    const { pidFile, portFile } = flyEmulatorPaths();
-    const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) : 0;
-    const port = fs.existsSync(portFile) ? fs.readFileSync(portFile, "utf8").trim() : "?";
-    log(`fly emulator: ${pid && alive(pid) ? `running (pid ${pid}, port ${port})` : "stopped"}`);
-    const neon = neonApiPaths();
-    const neonPid = fs.existsSync(neon.pidFile) ? Number(fs.readFileSync(neon.pidFile, "utf8")) : 0;
-    const neonUp =
-        neonPid > 0 &&
-        fs.existsSync(`/proc/${neonPid}/cmdline`) &&
-        fs.readFileSync(`/proc/${neonPid}/cmdline`, "utf8").includes("neon/api.ts");
-    const neonPort = fs.existsSync(neon.portFile) ? fs.readFileSync(neon.portFile, "utf8").trim() : "?";
-    log(`neon API stand-in: ${neonUp ? `running (pid ${neonPid}, port ${neonPort})` : "stopped"}`);
+    const report = (label: string, files: { pidFile: string; portFile: string }, marker: string) => {
+        const pid = runningPid(files.pidFile, marker);
+        const port = fs.existsSync(files.portFile) ? fs.readFileSync(files.portFile, "utf8").trim() : "?";
+        log(`${label}: ${pid !== undefined ? `running (pid ${pid}, port ${port})` : "stopped"}`);
+        return pid !== undefined;
+    };
+    const fly = report("fly emulator", flyEmulatorPaths(), MARKERS.fly);
+    report("neon API stand-in", neonApiPaths(), MARKERS.neon);
     try {
         run(SERVICES, ["status"]);
-        return pid && alive(pid) ? 0 : 1;
+        return fly ? 0 : 1;
     } catch {
         return 1;
     }

@@ -8,8 +8,8 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { localcloudEnv, localcloudPaths, readSecret, repoRoot } from "./services/env";
-import { portFile, servicePort } from "./services/ports";
+import { localcloudEnv, localcloudPaths, localPgUrl, readSecret, repoRoot } from "./services/env";
+import { portFile } from "./services/ports";
 
 export const REPO_ROOT = repoRoot();
 
@@ -49,10 +49,7 @@ export function localBackendUrl(env: NodeJS.ProcessEnv = process.env): string {
             `LOCALCLOUD_BACKEND is ${JSON.stringify(kind)}: allowed are "file" (the default) and "postgres"`,
         );
     }
-    const paths = localcloudPaths(env);
-    const q = new URLSearchParams({ sslmode: "verify-full", sslrootcert: paths.caFile });
-    const password = encodeURIComponent(readSecret(PG_BACKEND.secret, paths));
-    return `postgres://${PG_BACKEND.role}:${password}@127.0.0.1:${servicePort("postgres", env)}/${PG_BACKEND.database}?${q}`;
+    return localPgUrl(PG_BACKEND.role, readSecret(PG_BACKEND.secret, localcloudPaths(env)), PG_BACKEND.database, env);
 }
 
 /** The Fly emulator's port, token file and state dir. */

@@ -74,10 +74,7 @@ export async function appSecretsFromState(ps: ProjectStack): Promise<{ app: stri
 
 /** The public tables in the database behind this URL, with the schema version postgrator recorded. */
 export async function databaseTables(databaseUrl: string): Promise<{ tables: string[]; version: number }> {
-    const url = new URL(clientConnectionString(databaseUrl));
-    const ca = localCa();
-    if (ca && !url.searchParams.has("sslrootcert")) url.searchParams.set("sslrootcert", ca);
-    const client = new Client({ connectionString: url.toString() });
+    const client = new Client({ connectionString: clientConnectionString(databaseUrl, localCa()) });
     await client.connect();
     try {
         const t = await client.query<{ table_name: string }>(

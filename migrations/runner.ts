@@ -45,10 +45,15 @@ function log(line: string): void {
     process.stderr.write(`[migrate] ${line}\n`);
 }
 
-/** pg treats `sslmode=require` as verify-full and warns; say verify-full so it doesn't. */
-export function clientConnectionString(url: string): string {
+/**
+ * The connection string for node-postgres: it treats `sslmode=require` as verify-full and warns,
+ * so say verify-full; with `rootCert` (a CA file, e.g. PGSSLROOTCERT, which libpq reads from the
+ * environment and node-postgres only from the URL), verify against it unless the URL names one.
+ */
+export function clientConnectionString(url: string, rootCert?: string): string {
     const u = new URL(url);
     if (u.searchParams.get("sslmode") === "require") u.searchParams.set("sslmode", "verify-full");
+    if (rootCert && !u.searchParams.has("sslrootcert")) u.searchParams.set("sslrootcert", rootCert);
     return u.toString();
 }
 

@@ -180,12 +180,7 @@ async function preview(o: StackOpts & { comment?: string }, flags: OpFlags = {})
     const collector = new PreviewCollector();
     const writeComment = (ok: boolean, extra?: string) => {
         if (!o.comment) return;
-        if (extra)
-            collector.onEvent({
-                sequence: 0,
-                timestamp: 0,
-                diagnosticEvent: { message: extra, color: "never", severity: "error" },
-            });
+        if (extra) collector.addError(extra);
         fs.mkdirSync(path.dirname(path.resolve(o.comment)), { recursive: true });
         fs.writeFileSync(o.comment, renderComment(collector.report(o.stack, ok), { commit: process.env.GITHUB_SHA }));
         log(`preview comment written to ${o.comment}`);
@@ -201,7 +196,16 @@ async function preview(o: StackOpts & { comment?: string }, flags: OpFlags = {})
     const { ps, policy } = prepared;
     log(`\n== pulumi preview --stack ${o.stack}${o.policy ? " (with the policy pack)" : ""}`);
     const r = await runOp(
-        (s) => ps.stack.preview({ ...flags, ...policy, diff: true, ...term(), ...s, onEvent: collector.onEvent }),
+        // The engine's events are read (an event log the Automation API tails) only for a comment.
+        (s) =>
+            ps.stack.preview({
+                ...flags,
+                ...policy,
+                diff: true,
+                ...term(),
+                ...s,
+                ...(o.comment ? { onEvent: collector.onEvent } : {}),
+            }),
         term(),
     );
     writeComment(r.code === 0);

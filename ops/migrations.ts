@@ -14,6 +14,7 @@
  * the bad migration, then deploy).
  */
 import { Client } from "pg";
+import { clientConnectionString } from "../migrations/runner";
 import { ProjectStack } from "./workspace";
 import { databaseUrl } from "./runbook";
 
@@ -84,10 +85,10 @@ async function schemaState(
     since: string,
     env: NodeJS.ProcessEnv,
 ): Promise<{ version: number; since: string[] }> {
-    const u = new URL(url);
-    if (u.searchParams.get("sslmode") === "require") u.searchParams.set("sslmode", "verify-full");
-    if (env.PGSSLROOTCERT && !u.searchParams.has("sslrootcert")) u.searchParams.set("sslrootcert", env.PGSSLROOTCERT);
-    const c = new Client({ connectionString: u.toString(), application_name: "fpsgame-undo-migration" });
+    const c = new Client({
+        connectionString: clientConnectionString(url, env.PGSSLROOTCERT),
+        application_name: "fpsgame-undo-migration",
+    });
     await c.connect();
     try {
         const exists = async (t: string) =>

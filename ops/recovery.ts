@@ -50,16 +50,8 @@ export function stackLocks(backendDir: string, project: string, stack: string): 
         for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".json"))) {
             const file = path.join(dir, f);
             try {
-                const c = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<BackendLock>;
-                if (typeof c.pid === "number") {
-                    out.push({
-                        file,
-                        pid: c.pid,
-                        username: String(c.username ?? "?"),
-                        hostname: String(c.hostname ?? "?"),
-                        timestamp: String(c.timestamp ?? "?"),
-                    });
-                }
+                const lock = toLock(file, fs.readFileSync(file, "utf8"));
+                if (lock) out.push(lock);
             } catch {
                 // Removed between the listing and the read: the operation just ended.
             }
@@ -69,6 +61,24 @@ export function stackLocks(backendDir: string, project: string, stack: string): 
 }
 
 /** True while a `pulumi` process runs under this pid on this host. */
+/** A lock blob as the CLI writes it (`{pid, username, hostname, timestamp}`), or undefined for anything else. */
+function toLock(where: string, text: string): BackendLock | undefined {
+    let c: Partial<BackendLock>;
+    try {
+        c = JSON.parse(text) as Partial<BackendLock>;
+    } catch {
+        return undefined;
+    }
+    if (typeof c?.pid !== "number") return undefined;
+    return {
+        file: where,
+        pid: c.pid,
+        username: String(c.username ?? "?"),
+        hostname: String(c.hostname ?? "?"),
+        timestamp: String(c.timestamp ?? "?"),
+    };
+}
+
 export function pulumiRunning(pid: number): boolean {
     try {
         // /proc tells a recycled pid (another program now) from the pulumi that wrote the lock.
@@ -112,24 +122,10 @@ export async function backendLocks(env: NodeJS.ProcessEnv, project: string, stac
         ).rows;
         const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
         const mine = new RegExp(`\\.pulumi/locks/(?:[^/]+/${esc(project)}/)?${esc(stack)}/[^/]+\\.json$`);
-        const out: BackendLock[] = [];
-        for (const r of rows.filter((x) => mine.test(x.key))) {
-            let lock: Partial<BackendLock>;
-            try {
-                lock = JSON.parse(Buffer.from(r.data?.data ?? "", "base64").toString("utf8")) as Partial<BackendLock>;
-            } catch {
-                continue; // not a lock this CLI wrote
-            }
-            if (typeof lock.pid !== "number") continue;
-            out.push({
-                file: `${table}:${r.key}`,
-                pid: lock.pid,
-                username: String(lock.username ?? "?"),
-                hostname: String(lock.hostname ?? "?"),
-                timestamp: String(lock.timestamp ?? "?"),
-            });
-        }
-        return out;
+        return rows
+            .filter((r) => mine.test(r.key))
+            .map((r) => toLock(`${table}:${r.key}`, Buffer.from(r.data?.data ?? "", "base64").toString("utf8")))
+            .filter((l): l is BackendLock => l !== undefined);
     } finally {
         await c.end().catch(() => undefined);
     }

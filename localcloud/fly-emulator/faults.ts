@@ -154,40 +154,42 @@ export class FaultSet {
         return this.rules.some((r) => r.rule.checks === undefined && r.rule.edge !== true);
     }
 
+    /** Finds the first rule `matches` accepts, uses one of its `times` (removed when spent), and returns it. */
+    private takeFirst(matches: (active: ActiveRule) => boolean): FaultRule | undefined {
+        const i = this.rules.findIndex(matches);
+        if (i < 0) return undefined;
+        const active = this.rules[i];
+        active.remaining--;
+        if (active.remaining <= 0) this.rules.splice(i, 1);
+        return active.rule;
+    }
+
+    /** True when a rule's `path`, `app` and `region` (each where set) match. */
+    private static scoped(active: ActiveRule, path: string, app?: string, region?: string): boolean {
+        const { rule } = active;
+        if (active.pathRe !== undefined && !active.pathRe.test(path)) return false;
+        if (rule.app !== undefined && rule.app !== app) return false;
+        return rule.region === undefined || rule.region === region;
+    }
+
     /**
-     * Finds the first request rule (not a `checks` rule) matching the request, uses one of its
-     * `times`, and returns it; `undefined` when none matches.
+     * Finds the first request rule (not a `checks` or `edge` rule) matching the request, uses one
+     * of its `times`, and returns it; `undefined` when none matches.
      */
     take(target: FaultTarget): FaultRule | undefined {
-        for (let i = 0; i < this.rules.length; i++) {
-            const active = this.rules[i];
-            const { rule } = active;
-            if (rule.checks !== undefined || rule.edge === true) continue;
-            if (rule.method !== undefined && rule.method.toUpperCase() !== target.method.toUpperCase()) continue;
-            if (active.pathRe !== undefined && !active.pathRe.test(target.path)) continue;
-            if (rule.app !== undefined && rule.app !== target.app) continue;
-            if (rule.region !== undefined && rule.region !== target.region) continue;
-            active.remaining--;
-            if (active.remaining <= 0) this.rules.splice(i, 1);
-            return rule;
-        }
-        return undefined;
+        return this.takeFirst(
+            (a) =>
+                a.rule.checks === undefined &&
+                a.rule.edge !== true &&
+                (a.rule.method === undefined || a.rule.method.toUpperCase() === target.method.toUpperCase()) &&
+                FaultSet.scoped(a, target.path, target.app, target.region),
+        );
     }
 
     /** The status an edge rule answers a request of this app, region and path with (uses one of its `times`). */
     takeEdge(app: string, region: string, path: string): number | undefined {
-        for (let i = 0; i < this.rules.length; i++) {
-            const active = this.rules[i];
-            const { rule } = active;
-            if (rule.edge !== true) continue;
-            if (active.pathRe !== undefined && !active.pathRe.test(path)) continue;
-            if (rule.app !== undefined && rule.app !== app) continue;
-            if (rule.region !== undefined && rule.region !== region) continue;
-            active.remaining--;
-            if (active.remaining <= 0) this.rules.splice(i, 1);
-            return rule.status ?? 503;
-        }
-        return undefined;
+        const rule = this.takeFirst((a) => a.rule.edge === true && FaultSet.scoped(a, path, app, region));
+        return rule === undefined ? undefined : (rule.status ?? 503);
     }
 
     /** The check status forced on a started machine of this app and region, if a `checks` rule applies. */

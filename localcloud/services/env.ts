@@ -92,11 +92,19 @@ export function readSecret(name: string, paths: LocalcloudPaths = localcloudPath
 export function pgAdminUrl(env: NodeJS.ProcessEnv = process.env): string {
     const explicit = nonEmpty(env.LOCALCLOUD_PG_ADMIN_URL);
     if (explicit !== undefined) return explicit;
-    const paths = localcloudPaths(env);
-    const password = readSecret("pg-admin-password", paths);
+    return localPgUrl(PG_ADMIN_USER, readSecret("pg-admin-password", localcloudPaths(env)), "postgres", env);
+}
+
+/** A URL of the local PostgreSQL for a role and database, TLS verified against the local CA. */
+export function localPgUrl(
+    role: string,
+    password: string,
+    database: string,
+    env: NodeJS.ProcessEnv = process.env,
+): string {
+    const q = new URLSearchParams({ sslmode: "verify-full", sslrootcert: localcloudPaths(env).caFile });
     const port = servicePort("postgres", env);
-    const q = new URLSearchParams({ sslmode: "verify-full", sslrootcert: paths.caFile });
-    return `postgres://${PG_ADMIN_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres?${q.toString()}`;
+    return `postgres://${encodeURIComponent(role)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}?${q.toString()}`;
 }
 
 /** The admin Redis URL (`rediss://localcloud-admin:<pw>@127.0.0.1:<port>`). Never print it. */

@@ -6,7 +6,7 @@
  * provider's read, by name only, never by value.
  */
 import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
-import { changedKeys, urnName } from "./previewReport";
+import { changedKeys, errorDiagnostic, urnName } from "./previewReport";
 
 export { changedKeys };
 
@@ -42,12 +42,8 @@ export class DriftCollector {
                 properties: changedKeys(md.old?.outputs, md.new?.outputs),
             });
         }
-        const diag = e.diagnosticEvent;
-        if (diag?.severity === "error") {
-            // eslint-disable-next-line no-control-regex
-            const text = diag.message.replace(/\u001b\[[0-9;]*m/g, "").trim();
-            if (text && !EXPECTED_CHANGES.test(text) && !this.errors.includes(text)) this.errors.push(text);
-        }
+        const text = errorDiagnostic(e);
+        if (text && !EXPECTED_CHANGES.test(text) && !this.errors.includes(text)) this.errors.push(text);
     };
 
     result(stack: string): DriftResult {

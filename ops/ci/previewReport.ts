@@ -58,6 +58,12 @@ export const COST_POLICY = "fly-cost-estimate";
 /** The engine's ANSI colour codes, when the stream had them. */
 const ANSI = /\u001b\[[0-9;]*m/g;
 
+/** An error diagnostic's text without colour codes, or undefined for any other event. */
+export function errorDiagnostic(e: EngineEvent): string | undefined {
+    const diag = e.diagnosticEvent;
+    return diag?.severity === "error" ? diag.message.replace(ANSI, "").trim() || undefined : undefined;
+}
+
 /**
  * The finding itself: the engine's policy message is the policy's description, a newline, then
  * what the policy reported; the description is in policies/README.md, not in every comment.
@@ -105,12 +111,14 @@ export class PreviewCollector {
                 message: findingOf(pol.message),
             });
         }
-        const diag = e.diagnosticEvent;
-        if (diag && diag.severity === "error") {
-            const text = diag.message.replace(ANSI, "").trim();
-            if (text && !this.errors.includes(text)) this.errors.push(text);
-        }
+        const text = errorDiagnostic(e);
+        if (text) this.addError(text);
     };
+
+    /** An error from outside the engine (the preview could not start), shown as why it failed. */
+    addError(text: string): void {
+        if (text && !this.errors.includes(text)) this.errors.push(text);
+    }
 
     report(stack: string, ok: boolean): PreviewReport {
         const cost = this.policies.find((p) => p.policy === COST_POLICY)?.message;

@@ -143,3 +143,21 @@ test("an app with no started machine fails, and says so", async () => {
     expect(r.checks.find((c) => c.name === "machines")!.detail).toBe("no machine");
     expect(r.checks.find((c) => c.name === "healthz")!.detail).toBe("GET https://gate-empty.fly.dev/healthz: 503");
 });
+
+test("an edge fault on /readyz fails the gate's readyz only, with the machines' checks passing, and is spent after its times", async () => {
+    await appWith("gate-edge", "registry.fly.io/fpsgame-api:v1.4.2");
+    await api("POST", "/__emulator/faults", {
+        rules: [{ app: "gate-edge", edge: true, path: "^/readyz$", status: 503, times: 1 }],
+    });
+    const r = await gate("gate-edge", 0);
+    expect(summary(r)).toMatchObject({ machines: true, healthz: true, readyz: false, metrics: true, websocket: true });
+    expect(r.checks.find((c) => c.name === "readyz")!.detail).toBe("GET https://gate-edge.fly.dev/readyz: 503");
+    expect((await gate("gate-edge", 0)).ok).toBe(true);
+    // An edge rule needs nothing but edge; one that also asks for an API-only effect is refused.
+    const bad = await fetch(`${fly.url}/__emulator/faults`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ rules: [{ edge: true, error: "insufficient_capacity" }] }),
+    });
+    expect(bad.status).toBe(400);
+});
