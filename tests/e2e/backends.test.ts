@@ -6,27 +6,16 @@
  * and the lock: while an up runs, a second up is refused by the engine and a rollback by the
  * command, and once it ends the stack is free again.
  */
-import { CommandResult, E2E_TIMEOUT_MS, E2EStack, flyAdmin, runCommand } from "./harness";
+import { CommandResult, E2E_TIMEOUT_MS, E2EStack, flyAdmin, historyEntries, runCommand } from "./harness";
 import { backendLocks } from "../../ops/recovery";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
-
-interface Listed {
-    id: string;
-    kind: string;
-    result: string;
-    message: string;
-}
 
 describe.each(["file", "postgres"])("the %s backend", (kind) => {
     const env = { ...process.env, LOCALCLOUD_BACKEND: kind };
     const stack = new E2EStack(`backend-${kind}`, undefined, env);
     const run = (name: string, args: string[]): Promise<CommandResult> => runCommand(name, stack.name, args, env);
-    const list = async (): Promise<Listed[]> => {
-        const r = await run("rollback", ["--no-policy", "--list", "--json"]);
-        expect(r.code).toBe(0);
-        return JSON.parse(r.stdout) as Listed[];
-    };
+    const list = () => historyEntries(stack.name, env);
 
     beforeAll(async () => {
         await stack.init();

@@ -79,13 +79,11 @@ test("drift made out of band in the Fly emulator: the drift result and the issue
     const m = ((await stack.inventory())?.machines ?? []).find((x) => x.id === id)!;
     // What `fly scale memory 1024` does to one machine: a full config update.
     const config = { ...m.config, guest: { ...(m.config.guest as object), memory_mb: 1024 } };
-    const env = (await stack.stack()).env;
-    const res = await fetch(`${env.FLY_API_URL}/v1/apps/${stack.appName}/machines/${m.id}`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${env.FLY_API_TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify({ config }),
-    });
-    expect(res.status).toBe(200);
+    const updated = (await flyAdmin("POST", `/v1/apps/${stack.appName}/machines/${m.id}`, { config })) as {
+        id: string;
+        config: { guest: { memory_mb: number } };
+    };
+    expect([updated.id, updated.config.guest.memory_mb]).toEqual([m.id, 1024]);
 
     const report = path.join(OUT, "drift.md");
     const r = await runCommand("drift", stack.name, ["--report", report, "--json"]);

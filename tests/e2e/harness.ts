@@ -10,6 +10,8 @@ import { localStackEnv, REPO_ROOT } from "../../localcloud/stackEnv";
 import { Client } from "pg";
 import { localcloudPaths } from "../../localcloud/services/env";
 import { ThrowawayStack } from "../../localcloud/throwawayStack";
+import { clientConnectionString } from "../../migrations/runner";
+import type { HistoryEntry } from "../../ops/rollback";
 import { databaseUrl } from "../../ops/runbook";
 
 export { REPO_ROOT };
@@ -25,10 +27,8 @@ export class E2EStack extends ThrowawayStack {
         text: string,
         params: unknown[] = [],
     ): Promise<R[]> {
-        const url = new URL(await databaseUrl(await this.stack()));
-        url.searchParams.set("sslmode", "verify-full");
-        url.searchParams.set("sslrootcert", localcloudPaths().caFile);
-        const c = new Client({ connectionString: url.toString() });
+        const url = clientConnectionString(await databaseUrl(await this.stack()), localcloudPaths().caFile);
+        const c = new Client({ connectionString: url });
         await c.connect();
         try {
             return (await c.query<R>(text, params)).rows;
@@ -126,6 +126,16 @@ export interface LoggedRequest {
  */
 export async function flyRequestsSince(since: number): Promise<LoggedRequest[]> {
     return (await flyAdmin("GET", `/__emulator/requests?since=${since}`)) as LoggedRequest[];
+}
+
+/**
+ * The stack's history as `npm run rollback -- --list --json` prints it (every entry, newest
+ * first, with the command's own ids), through the command as a user runs it.
+ */
+export async function historyEntries(stack: string, env: NodeJS.ProcessEnv = process.env): Promise<HistoryEntry[]> {
+    const r = await runCommand("rollback", stack, ["--no-policy", "--list", "--json"], env);
+    if (r.code !== 0) throw new Error(`rollback --list of ${stack} exited ${r.code}:\n${r.stderr}`);
+    return JSON.parse(r.stdout) as HistoryEntry[];
 }
 
 /** The seq of the newest request in the emulator's log: a mark for {@link flyRequestsSince}. */

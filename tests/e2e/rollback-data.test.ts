@@ -8,7 +8,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import { projectStore as vercelProjects } from "../../localcloud/stand-ins/vercel/resources";
-import { E2E_TIMEOUT_MS, E2EStack, flyRequestMark, flyRequestsSince, REPO_ROOT, runCommand } from "./harness";
+import {
+    E2E_TIMEOUT_MS,
+    E2EStack,
+    flyRequestMark,
+    flyRequestsSince,
+    historyEntries,
+    REPO_ROOT,
+    runCommand,
+} from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -18,15 +26,7 @@ const V2 = "registry.fly.io/fpsgame-api:v2.0.0";
 const REF1 = "3f9c2e1a7b4d";
 const REF2 = "8d1e4b7c2a9f";
 
-interface Listed {
-    id: string;
-    dirty: boolean;
-}
-async function list(): Promise<Listed[]> {
-    const r = await runCommand("rollback", stack.name, ["--no-policy", "--list", "--json"]);
-    expect(r.code).toBe(0);
-    return JSON.parse(r.stdout) as Listed[];
-}
+const list = () => historyEntries(stack.name);
 async function newestEntry(): Promise<string> {
     return (await list())[0].id;
 }

@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { localBackendDir } from "../../localcloud/stackEnv";
 import { sameProgram } from "../../ops/rollback";
-import { CommandResult, E2E_TIMEOUT_MS, E2EStack, flyAdmin, REPO_ROOT, runCommand } from "./harness";
+import { CommandResult, E2E_TIMEOUT_MS, E2EStack, flyAdmin, historyEntries, REPO_ROOT, runCommand } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -21,14 +21,6 @@ const V1 = "registry.fly.io/fpsgame-api:v1.4.2";
 const V2 = "registry.fly.io/fpsgame-api:v2.0.0";
 /** The JWT secret after the rotation: made here, never printed. */
 const ROTATED = crypto.randomBytes(24).toString("base64url");
-
-interface ListedEntry {
-    id: string;
-    kind: string;
-    result: string;
-    message: string;
-    commit?: string;
-}
 
 /**
  * `npm run rollback -- --stack <stack> --no-policy <args>`, as a user runs it. `--allow-dirty` on
@@ -40,11 +32,7 @@ function rollback(...args: string[]): Promise<CommandResult> {
     return runCommand("rollback", stack.name, ["--no-policy", ...args, ...extra]);
 }
 
-async function list(): Promise<ListedEntry[]> {
-    const r = await rollback("--list", "--json");
-    expect(r.code).toBe(0);
-    return JSON.parse(r.stdout) as ListedEntry[];
-}
+const list = () => historyEntries(stack.name);
 
 async function secretValues(): Promise<Record<string, string>> {
     return ((await flyAdmin("GET", `/__emulator/secret-values/${stack.appName}`)) as { values: Record<string, string> })
