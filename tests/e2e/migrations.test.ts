@@ -123,3 +123,21 @@ test("undo-migration without --yes and no terminal asks for --yes, and changes n
     );
     expect(await players()).toEqual(before);
 });
+
+test("with database.allowDataLoss the same move down runs, and the runner's log records each undo", async () => {
+    await stack.configSet("database.allowDataLoss", "true");
+    await stack.configSet("database.migrateTo", "1");
+    await stack.upOk();
+    const outputs = await (await stack.stack()).stack.outputs();
+    expect(outputs.schema.value).toBe("schema moved from version 3 to 1 (undo 3, undo 2)");
+    expect(await schemaVersion()).toBe(1);
+    const columns = await stack.sql<{ c: string }>(
+        "SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'players' ORDER BY column_name",
+    );
+    expect(columns.map((x) => x.c)).not.toContain("region");
+    expect((await stack.sql("SELECT count(*)::int AS n FROM players"))[0].n).toBe(3);
+    const log = await stack.sql<{ step: string }>(
+        "SELECT action || ' ' || version AS step FROM schema_migration_log ORDER BY id DESC LIMIT 2",
+    );
+    expect(log.map((x) => x.step)).toEqual(["undo 2", "undo 3"]);
+});

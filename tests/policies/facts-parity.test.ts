@@ -10,6 +10,7 @@ import { FLY_CPU_KINDS, FLY_REGIONS, FlyCpuKind, isFlyCpuCount, isFlyMemory } fr
 import { FLY_PRICES, HOURS_PER_MONTH } from "../../lib/facts/prices";
 import { hasCredentialsInUrl, SECRET_ENV_KEY_PATTERNS } from "../../lib/facts/secrets";
 import { RESTORE_POINT_BRANCH_PREFIX } from "../../lib/facts/neon";
+import { COST_POLICY } from "../../ops/ci/previewReport";
 import { UPSTASH_REGIONS } from "../../lib/facts/upstash";
 import * as common from "../../policies/src/common";
 import { DEFAULT_ALLOWED_GUESTS, flyAllowedGuestSizes } from "../../policies/src/fly";
@@ -92,6 +93,12 @@ describe("Fly sizes and regions the pack names", () => {
                 .flat()
                 .filter((r) => !upstash.has(r)),
         ).toEqual([]);
+    });
+});
+
+describe("the preview comment's cost line", () => {
+    test("ops/ci/previewReport.ts reads the cost from the pack's cost policy, by its name", () => {
+        expect(COST_POLICY).toBe(flyCostEstimate.name);
     });
 });
 
