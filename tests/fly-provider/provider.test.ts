@@ -557,6 +557,30 @@ describe("Fly provider against the emulator", () => {
         expect((await provider.read(ip.id, urn(FlyTypes.IpAddress, "v6"), ip.outs)).id).toBe("");
     });
 
+    test("an IP, a certificate and the secrets made outside Pulumi import by <app>/<id>, inputs from Fly", async () => {
+        const v4 = await create(FlyTypes.IpAddress, "v4", { app: APP, type: "shared_v4" });
+        const v6 = await create(FlyTypes.IpAddress, "v6", { app: APP, type: "v6" });
+        const cert = await create(FlyTypes.Certificate, "cert", { app: APP, hostname: "api.fpsgame.example" });
+        // `pulumi import` reads with the id alone: no state, no inputs.
+        const i4 = await provider.read(`${APP}/${v4.id}`, urn(FlyTypes.IpAddress, "v4"), {});
+        expect([i4.id, i4.inputs]).toEqual([v4.id, { app: APP, type: "shared_v4" }]);
+        const i6 = await provider.read(`${APP}/${v6.id}`, urn(FlyTypes.IpAddress, "v6"), {});
+        expect([i6.id, i6.inputs]).toEqual([v6.id, { app: APP, type: "v6" }]);
+        const ic = await provider.read(`${APP}/api.fpsgame.example`, urn(FlyTypes.Certificate, "cert"), {});
+        expect([ic.id, ic.inputs]).toEqual(["api.fpsgame.example", { app: APP, hostname: "api.fpsgame.example" }]);
+        // Without the app, the error says how to name it.
+        await expect(provider.read(v6.id, urn(FlyTypes.IpAddress, "v6"), {})).rejects.toThrow(
+            `Fly: cannot read IP address "${v6.id}": its app is unknown; import it as "<app>/<address>"`,
+        );
+        for (const [r, t] of [
+            [v4, FlyTypes.IpAddress],
+            [v6, FlyTypes.IpAddress],
+            [cert, FlyTypes.Certificate],
+        ] as const) {
+            await provider.delete(r.id, urn(t, "x"), r.outs);
+        }
+    });
+
     test("a missing token gives the exact error, before any request", async () => {
         fly.resetRequests();
         delete process.env.FLY_API_TOKEN;

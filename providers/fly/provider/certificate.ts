@@ -127,8 +127,17 @@ async function createCertificate(ctx: ProviderContext, raw: unknown): Promise<Cr
     return { id: i.hostname, outs: outputs(i, cert) };
 }
 
+/** Reads the certificate back; an `<app>/<hostname>` id imports it (`pulumi import`). */
 async function readCertificate(ctx: ProviderContext, id: string, props: unknown): Promise<ReadResult> {
-    const i = certInputs(props);
+    let i = certInputs(props);
+    if (i.app === "" && id.includes("/")) {
+        const slash = id.indexOf("/");
+        i = { app: id.slice(0, slash), hostname: id.slice(slash + 1) };
+        id = i.hostname;
+    }
+    if (i.app === "") {
+        throw new Error(`Fly: cannot read certificate "${id}": its app is unknown; import it as "<app>/<hostname>"`);
+    }
     let cert: FlyCertificate;
     try {
         cert = await ctx.client.getCertificate(i.app, id);

@@ -54,8 +54,24 @@ async function createIp(ctx: ProviderContext, raw: unknown): Promise<CreateResul
     return { id: ip.ip, outs: outputs(i, ip) };
 }
 
+/** The type an assignment has: Fly lists a shared IPv4 with `shared: true`. */
+export function ipTypeOf(ip: FlyIpAssignment): IpAddressInputs["type"] {
+    if (ip.shared) return "shared_v4";
+    return ip.ip.includes(":") ? "v6" : "v4";
+}
+
+/** Reads the address back; an `<app>/<address>` id imports it (`pulumi import`), its type from Fly. */
 async function readIp(ctx: ProviderContext, id: string, props: unknown): Promise<ReadResult> {
-    const i = ipInputs(props);
+    let i = ipInputs(props);
+    const importing = i.app === "" && id.includes("/");
+    if (importing) {
+        const slash = id.indexOf("/");
+        i = { app: id.slice(0, slash), type: i.type };
+        id = id.slice(slash + 1);
+    }
+    if (i.app === "") {
+        throw new Error(`Fly: cannot read IP address "${id}": its app is unknown; import it as "<app>/<address>"`);
+    }
     let ips: FlyIpAssignment[];
     try {
         ips = await ctx.client.listIps(i.app);
@@ -68,6 +84,9 @@ async function readIp(ctx: ProviderContext, id: string, props: unknown): Promise
     const ip = ips.find((x) => x.ip === id);
     if (!ip) {
         return { id: "", props: {} };
+    }
+    if (importing) {
+        i = compact({ app: i.app, type: ipTypeOf(ip), region: ip.shared || !ip.region || ip.region === "global" ? undefined : ip.region });
     }
     return { id, props: outputs(i, ip), inputs: { ...i } };
 }
