@@ -10,13 +10,14 @@ import { NeonDatabase } from "./components/neonDatabase";
 import { UpstashRedis } from "./components/upstashRedis";
 import { VercelFrontend } from "./components/vercelFrontend";
 import { loadStackConfig } from "./lib/loadConfig";
+import { ApiSecretName, ROOT } from "./lib/names";
 
 const config = loadStackConfig();
 
-const database = new NeonDatabase("db", config.database);
-const redis = new UpstashRedis("redis", config.redis);
+const database = new NeonDatabase(ROOT.database, config.database);
+const redis = new UpstashRedis(ROOT.redis, config.redis);
 const migrations = new DatabaseMigrations(
-    "migrations",
+    ROOT.migrations,
     {
         databaseUrl: database.connectionUri,
         migrationsDir: path.join(__dirname, "migrations"),
@@ -29,19 +30,19 @@ const migrations = new DatabaseMigrations(
 
 // The runbook migrates before it deploys application code: machines wait for the schema.
 const api = new FlyApiApp(
-    "api",
+    ROOT.api,
     {
         ...config.api,
         secrets: {
             JWT_SECRET: config.secrets.jwtSecret,
             DATABASE_URL: database.connectionUri,
             REDIS_URL: redis.url,
-        },
+        } satisfies Record<ApiSecretName, unknown>,
     },
     { dependsOn: [migrations] },
 );
 
-const web = new VercelFrontend("web", {
+const web = new VercelFrontend(ROOT.web, {
     ...config.frontend,
     env: { [config.frontend.apiUrlEnvKey]: api.apiUrl, [config.frontend.wsUrlEnvKey]: api.wsUrl },
 });

@@ -60,6 +60,9 @@ export interface FlyApiAppArgs {
  * provider waits for each machine's checks before the next batch starts.
  */
 export class FlyApiApp extends pulumi.ComponentResource {
+    /** The component's type token (also what `npm run adopt` imports it as). */
+    static readonly TYPE = "fpsgame:fly:ApiApp";
+
     /** `https://<host>`: the public API URL. */
     public readonly apiUrl: pulumi.Output<string>;
     /** `wss://<host>/ws`: the game's WebSocket URL. */
@@ -75,7 +78,7 @@ export class FlyApiApp extends pulumi.ComponentResource {
     public readonly appSecrets: fly.AppSecrets;
 
     constructor(name: string, args: FlyApiAppArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("fpsgame:fly:ApiApp", name, {}, opts);
+        super(FlyApiApp.TYPE, name, {}, opts);
 
         const app = createApp(this);
         const appSecrets = createSecrets(this, app);
@@ -126,7 +129,7 @@ export class FlyApiApp extends pulumi.ComponentResource {
                 const key = `${region}-${index}`;
                 const previousBatch = byPosition.slice(Math.max(0, (Math.floor(position / batch) - 1) * batch), Math.floor(position / batch) * batch);
                 const machine = new fly.Machine(
-                    `${name}-${key}`,
+                    machineResourceName(name, region, index),
                     {
                         ...machineSpec(args, region, index),
                         app: flyApp.name,
@@ -134,7 +137,15 @@ export class FlyApiApp extends pulumi.ComponentResource {
                     },
                     // The first batch also waits for whatever the component was told to wait for
                     // (the migrations): Pulumi does not pass a component's dependsOn to its children.
-                    { parent, dependsOn: position < batch ? upstream : previousBatch },
+                    // A machine adopted from `fly deploy` (npm run adopt) keeps the name Fly gave it:
+                    // a name cannot change in place, and renaming would replace a machine that serves
+                    // players. The name follows from the app, the region and the index, which are in
+                    // the URN or replace the machine themselves, so ignoring it hides nothing else.
+                    {
+                        parent,
+                        dependsOn: position < batch ? upstream : previousBatch,
+                        ignoreChanges: ["name"],
+                    },
                 );
                 byPosition.push(machine);
                 created[key] = machine;
@@ -142,6 +153,11 @@ export class FlyApiApp extends pulumi.ComponentResource {
             return created;
         }
     }
+}
+
+/** The logical name of a region's n-th machine: `api-iad-1`, keyed by region code, never by position. */
+export function machineResourceName(name: string, region: string, index: number): string {
+    return `${name}-${region}-${index}`;
 }
 
 /**

@@ -29,6 +29,9 @@ export interface NeonDatabaseArgs {
  * always requires TLS and is only ever exposed as a secret.
  */
 export class NeonDatabase extends pulumi.ComponentResource {
+    /** The component's type token (also what `npm run adopt` imports it as). */
+    static readonly TYPE = "fpsgame:neon:Database";
+
     public readonly project: neon.Project;
     /** `postgresql://…?sslmode=require`. Secret. */
     public readonly connectionUri: pulumi.Output<string>;
@@ -37,7 +40,7 @@ export class NeonDatabase extends pulumi.ComponentResource {
     public readonly databaseName: pulumi.Output<string>;
 
     constructor(name: string, args: NeonDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("fpsgame:neon:Database", name, {}, opts);
+        super(NeonDatabase.TYPE, name, {}, opts);
 
         const project = new neon.Project(
             `${name}-project`,

@@ -22,6 +22,9 @@ export interface UpstashRedisArgs {
  * eviction and budget set explicitly, TLS always on. Its `rediss://` URL is a secret.
  */
 export class UpstashRedis extends pulumi.ComponentResource {
+    /** The component's type token (also what `npm run adopt` imports it as). */
+    static readonly TYPE = "fpsgame:upstash:Redis";
+
     public readonly database: upstash.RedisDatabase;
     /** `rediss://default:<password>@<endpoint>:<port>`. Secret. */
     public readonly url: pulumi.Output<string>;
@@ -29,7 +32,7 @@ export class UpstashRedis extends pulumi.ComponentResource {
     public readonly endpoint: pulumi.Output<string>;
 
     constructor(name: string, args: UpstashRedisArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("fpsgame:upstash:Redis", name, {}, opts);
+        super(UpstashRedis.TYPE, name, {}, opts);
 
         const database = new upstash.RedisDatabase(
             `${name}-database`,

@@ -45,6 +45,9 @@ export interface VercelFrontendArgs {
  * bundle pointing at the old URL.
  */
 export class VercelFrontend extends pulumi.ComponentResource {
+    /** The component's type token (also what `npm run adopt` imports it as). */
+    static readonly TYPE = "fpsgame:vercel:Frontend";
+
     public readonly project: vercel.Project;
     /** `https://<domain>` or the project's `<name>.vercel.app` URL. */
     public readonly url: pulumi.Output<string>;
@@ -56,7 +59,7 @@ export class VercelFrontend extends pulumi.ComponentResource {
     public readonly ref: string;
 
     constructor(name: string, args: VercelFrontendArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("fpsgame:vercel:Frontend", name, {}, opts);
+        super(VercelFrontend.TYPE, name, {}, opts);
 
         const project = createProject(this);
         const envVars = createEnvVars(this, project);
@@ -124,7 +127,7 @@ export class VercelFrontend extends pulumi.ComponentResource {
                     // create-before-delete replacement fails with a conflict ("env var already
                     // exists"); deleting first makes a replace (a key or `sensitive` change) work.
                     vars[`${key}-${target}`] = new vercel.ProjectEnvironmentVariable(
-                        `${name}-env-${key.toLowerCase().replace(/_/g, "-")}-${target}`,
+                        envVarResourceName(name, key, target),
                         {
                             projectId: p.id,
                             key,
@@ -140,4 +143,9 @@ export class VercelFrontend extends pulumi.ComponentResource {
             return vars;
         }
     }
+}
+
+/** The logical name of the env var `key` for `target`: `<name>-env-vite-api-url-production`. */
+export function envVarResourceName(name: string, key: string, target: string): string {
+    return `${name}-env-${key.toLowerCase().replace(/_/g, "-")}-${target}`;
 }
