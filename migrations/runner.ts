@@ -62,12 +62,29 @@ const LOG_TABLE = "schema_migration_log";
 /** tables the runner and postgrator own: never counted as data a migration would lose. */
 const BOOKKEEPING_TABLES = ["schemaversion", LOG_TABLE];
 
-async function withDatabase<T>(fn: (p: PostgratorInstance, client: Client) => Promise<T>): Promise<T> {
-    const url = process.env.DATABASE_URL;
+interface DatabaseOptions {
+    /** The connection string (default: DATABASE_URL). */
+    url?: string;
+    /** A CA file to verify the server against (default: PGSSLROOTCERT, as libpq reads it). */
+    rootCert?: string;
+    /**
+     * Run no migration script, only postgrator's own bookkeeping (its `execSqlScript` hook): a
+     * baseline records migrations that were applied by hand.
+     */
+    skipScripts?: boolean;
+    /** The action written to the log for each migration postgrator finishes (default: its own). */
+    logAction?: string;
+}
+
+async function withDatabase<T>(
+    fn: (p: PostgratorInstance, client: Client) => Promise<T>,
+    opts: DatabaseOptions = {},
+): Promise<T> {
+    const url = opts.url ?? process.env.DATABASE_URL;
     if (!url) {
         throw new Error("DATABASE_URL is not set: the migration runner reads the connection string from it");
     }
-    const client = new Client({ connectionString: clientConnectionString(url) });
+    const client = new Client({ connectionString: clientConnectionString(url, opts.rootCert) });
     await client.connect();
     try {
         await client.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
@@ -80,9 +97,12 @@ async function withDatabase<T>(fn: (p: PostgratorInstance, client: Client) => Pr
             database: client.database,
             schemaTable: "schemaversion",
             execQuery: (query: string) => client.query(query),
+            ...(opts.skipScripts ? { execSqlScript: async () => undefined } : {}),
         });
         postgrator.on("migration-started", (m) =>
-            log(`${m.action === "undo" ? "rolling back" : "applying"} ${String(m.version).padStart(3, "0")} ${m.name}`),
+            log(
+                `${opts.skipScripts ? "recording as applied" : m.action === "undo" ? "rolling back" : "applying"} ${String(m.version).padStart(3, "0")} ${m.name}`,
+            ),
         );
         await client.query(
             `CREATE TABLE IF NOT EXISTS ${LOG_TABLE} (id BIGSERIAL PRIMARY KEY, version INTEGER NOT NULL, action TEXT NOT NULL, name TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())`,
@@ -93,7 +113,7 @@ async function withDatabase<T>(fn: (p: PostgratorInstance, client: Client) => Pr
             logged.push(
                 client.query(`INSERT INTO ${LOG_TABLE} (version, action, name) VALUES ($1, $2, $3)`, [
                     m.version,
-                    m.action,
+                    opts.logAction ?? m.action,
                     m.name,
                 ]),
             );
@@ -153,6 +173,90 @@ export async function dataLossOf(client: Client, from: number, to: number, dir =
     return lost;
 }
 
+/** SQLSTATEs of "it is there already": duplicate table, column, object, schema, function. */
+const DUPLICATE_CODES = new Set(["42P07", "42701", "42710", "42P06", "42723"]);
+
+function doScripts(dir: string): { version: number; file: string }[] {
+    return fs
+        .readdirSync(dir)
+        .map((file) => ({ file, version: Number(/^(\d+)\.do\..*\.sql$/.exec(file)?.[1]) }))
+        .filter(({ version }) => Number.isInteger(version))
+        .sort((a, b) => a.version - b.version);
+}
+
+/** What a database made without the runner holds, as {@link handAppliedVersion} reads it. */
+export interface HandAppliedSchema {
+    /** postgrator's `schemaversion` table exists: the runner manages this database already. */
+    readonly managed: boolean;
+    /** Migrations 1..version are applied already (0: none). */
+    readonly version: number;
+    /** Tables of the application found (bookkeeping tables aside). */
+    readonly tables: readonly string[];
+}
+
+/**
+ * Which migrations a database made by hand (`psql < migrations/00N.do.*.sql`, the runbook's way)
+ * already has: each forward script, in order, is tried in one transaction that is rolled back;
+ * one that fails because its objects exist already (a duplicate table, column or object) was
+ * applied, and the first that would apply cleanly ends the count. Nothing is changed.
+ */
+export async function handAppliedVersion(client: Client, dir = MIGRATIONS_DIR): Promise<HandAppliedSchema> {
+    const tables = (
+        await client.query<{ t: string }>(
+            `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`,
+        )
+    ).rows.map((r) => r.t);
+    if (tables.includes("schemaversion")) return { managed: true, version: 0, tables };
+    const appTables = tables.filter((t) => !BOOKKEEPING_TABLES.includes(t));
+    let version = 0;
+    await client.query("BEGIN");
+    try {
+        for (const { version: v, file } of doScripts(dir)) {
+            await client.query("SAVEPOINT trial");
+            try {
+                await client.query(fs.readFileSync(path.join(dir, file), "utf8"));
+                break;
+            } catch (e) {
+                if (!DUPLICATE_CODES.has(String((e as { code?: string }).code))) {
+                    throw new Error(
+                        `migration ${v} (${file}) neither applies to this database nor is already in it: ${(e as Error).message}`,
+                    );
+                }
+                await client.query("ROLLBACK TO SAVEPOINT trial");
+                version = v;
+            }
+        }
+    } finally {
+        await client.query("ROLLBACK");
+    }
+    return { managed: false, version, tables: appTables };
+}
+
+/**
+ * Records migrations 1..`version` as applied without running them (a baseline), through
+ * postgrator itself, so its table, checksums and later runs are exactly as if it had applied
+ * them; each is logged as `baseline` in `schema_migration_log`. Refused when the database has
+ * a migration history already or holds fewer migrations than `version`.
+ */
+export async function baselineTo(version: number, opts: DatabaseOptions = {}, dir = MIGRATIONS_DIR): Promise<void> {
+    await withDatabase(
+        async (postgrator, client) => {
+            const found = await handAppliedVersion(client, dir);
+            if (found.managed) {
+                throw new Error("refused: the database has a migration history (schemaversion) already; nothing was changed");
+            }
+            if (found.version < version) {
+                throw new Error(
+                    `refused: the database holds migrations up to ${found.version}, not ${version}; nothing was changed`,
+                );
+            }
+            await postgrator.migrate(String(version));
+            log(`baseline: migrations 1..${version} recorded as applied (they were applied by hand)`);
+        },
+        { ...opts, skipScripts: true, logAction: "baseline" },
+    );
+}
+
 async function migrateTo(target: string, allowDataLoss: boolean): Promise<void> {
     await withDatabase(async (postgrator, client) => {
         const before = await postgrator.getDatabaseVersion();
@@ -199,6 +303,14 @@ async function main(argv: string[]): Promise<void> {
         .action((version: string, o: { allowDataLoss?: boolean }) =>
             migrateTo(version === "latest" ? "max" : version, allowed(o)),
         );
+    program
+        .command("baseline <version>")
+        .description("record migrations 1..<version>, applied by hand with psql, as applied (runs none of them)")
+        .action(async (version: string) => {
+            const v = Number(version);
+            if (!Number.isInteger(v) || v < 1) throw new Error(`baseline version "${version}": allowed is a whole number from 1`);
+            await baselineTo(v);
+        });
     program
         .command("status")
         .description("print the schema version and the newest available")
