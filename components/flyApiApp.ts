@@ -28,7 +28,12 @@ export interface FlyApiAppArgs {
     /** Concurrency limits, counted in connections so one WebSocket is one unit of load. */
     readonly concurrency: { readonly softLimit: number; readonly hardLimit: number };
     /** HTTP paths of the API. @default { health: "/healthz", ready: "/readyz", metrics: "/metrics", websocket: "/ws" } */
-    readonly paths: { readonly health: string; readonly ready: string; readonly metrics: string; readonly websocket: string };
+    readonly paths: {
+        readonly health: string;
+        readonly ready: string;
+        readonly metrics: string;
+        readonly websocket: string;
+    };
     /** Check timings (Go durations) and how long a machine may take to pass them. */
     readonly checks: {
         readonly interval: string;
@@ -119,7 +124,11 @@ export class FlyApiApp extends pulumi.ComponentResource {
             }
         }
 
-        function createMachines(parent: FlyApiApp, flyApp: fly.App, secrets: fly.AppSecrets): Record<string, fly.Machine> {
+        function createMachines(
+            parent: FlyApiApp,
+            flyApp: fly.App,
+            secrets: fly.AppSecrets,
+        ): Record<string, fly.Machine> {
             const upstream = opts?.dependsOn ?? [];
             const order = rolloutOrder(args.regions);
             const batch = batchSize(order.length, args.rollout);
@@ -127,7 +136,10 @@ export class FlyApiApp extends pulumi.ComponentResource {
             const byPosition: fly.Machine[] = [];
             order.forEach(({ region, index }, position) => {
                 const key = `${region}-${index}`;
-                const previousBatch = byPosition.slice(Math.max(0, (Math.floor(position / batch) - 1) * batch), Math.floor(position / batch) * batch);
+                const previousBatch = byPosition.slice(
+                    Math.max(0, (Math.floor(position / batch) - 1) * batch),
+                    Math.floor(position / batch) * batch,
+                );
                 const machine = new fly.Machine(
                     machineResourceName(name, region, index),
                     {
@@ -184,7 +196,11 @@ export function batchSize(total: number, rollout: { maxParallel?: number; fracti
 }
 
 /** The desired spec of one machine, minus the app and secrets version (which are outputs). */
-export function machineSpec(args: FlyApiAppArgs, region: string, index: number): Omit<MachineInputs, "app" | "minSecretsVersion"> {
+export function machineSpec(
+    args: FlyApiAppArgs,
+    region: string,
+    index: number,
+): Omit<MachineInputs, "app" | "minSecretsVersion"> {
     const check = (path: string) => ({
         type: "http" as const,
         port: args.internalPort,
@@ -205,7 +221,11 @@ export function machineSpec(args: FlyApiAppArgs, region: string, index: number):
         autostop: args.autoscale.autostop,
         autostart: args.autoscale.autostart,
         minMachinesRunning: args.autoscale.minMachinesRunning,
-        concurrency: { type: "connections", softLimit: args.concurrency.softLimit, hardLimit: args.concurrency.hardLimit },
+        concurrency: {
+            type: "connections",
+            softLimit: args.concurrency.softLimit,
+            hardLimit: args.concurrency.hardLimit,
+        },
         checks: [check(args.paths.health), check(args.paths.ready)],
     };
     return {

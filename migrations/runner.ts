@@ -243,7 +243,9 @@ export async function baselineTo(version: number, opts: DatabaseOptions = {}, di
         async (postgrator, client) => {
             const found = await handAppliedVersion(client, dir);
             if (found.managed) {
-                throw new Error("refused: the database has a migration history (schemaversion) already; nothing was changed");
+                throw new Error(
+                    "refused: the database has a migration history (schemaversion) already; nothing was changed",
+                );
             }
             if (found.version < version) {
                 throw new Error(
@@ -308,7 +310,8 @@ async function main(argv: string[]): Promise<void> {
         .description("record migrations 1..<version>, applied by hand with psql, as applied (runs none of them)")
         .action(async (version: string) => {
             const v = Number(version);
-            if (!Number.isInteger(v) || v < 1) throw new Error(`baseline version "${version}": allowed is a whole number from 1`);
+            if (!Number.isInteger(v) || v < 1)
+                throw new Error(`baseline version "${version}": allowed is a whole number from 1`);
             await baselineTo(v);
         });
     program

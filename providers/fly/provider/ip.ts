@@ -86,7 +86,11 @@ async function readIp(ctx: ProviderContext, id: string, props: unknown): Promise
         return { id: "", props: {} };
     }
     if (importing) {
-        i = compact({ app: i.app, type: ipTypeOf(ip), region: ip.shared || !ip.region || ip.region === "global" ? undefined : ip.region });
+        i = compact({
+            app: i.app,
+            type: ipTypeOf(ip),
+            region: ip.shared || !ip.region || ip.region === "global" ? undefined : ip.region,
+        });
     }
     return { id, props: outputs(i, ip), inputs: { ...i } };
 }
