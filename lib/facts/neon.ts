@@ -27,3 +27,6 @@ export const NEON_CU = { min: 0.25, max: 56, maxAutoscalingRange: 8 } as const;
  * policy pack exempts them from `protect` (which would stop the engine deleting the old one).
  */
 export const RESTORE_POINT_BRANCH_PREFIX = "restore-point-";
+
+/** Neon's HTTP API (https://api-docs.neon.tech/reference/getting-started-with-neon-api). */
+export const NEON_API_URL = "https://console.neon.tech/api/v2";

@@ -14,3 +14,6 @@ export const UPSTASH_REGIONS = [
     "ap-southeast-1",
     "ap-southeast-2",
 ] as const;
+
+/** Upstash's developer API, basic auth with the account's email and API key (https://upstash.com/docs/devops/developer-api/introduction). */
+export const UPSTASH_API_URL = "https://api.upstash.com";

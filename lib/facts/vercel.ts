@@ -17,3 +17,6 @@ export const PUBLIC_ENV_PREFIXES: Readonly<Record<string, string>> = {
     astro: "PUBLIC_",
     sveltekit: "PUBLIC_",
 };
+
+/** Vercel's REST API, bearer token (https://vercel.com/docs/rest-api). */
+export const VERCEL_API_URL = "https://api.vercel.com";
