@@ -7,6 +7,7 @@
  *   npm run history -- --stack prod             the stack's update history
  *   npm run rollback -- --stack prod --list     every update with its id; --to <id> restores one
  *   npm run undo-migration -- --stack prod      restore the database from its pre-migration branch
+ *   npm run adopt -- --stack prod [--yes]       take over what already runs (plan, then pulumi import)
  *   npm run pulumi -- <args> --stack <s>        any pulumi command in the stack's environment
  *   npm run localcloud -- start|stop|status     the offline local cloud alone
  *
@@ -26,6 +27,7 @@ import { DriftCollector, renderDriftIssue } from "./ci/drift";
 import { renderRollbackSummary } from "./ci/rollbackReport";
 import { PreviewCollector, renderComment } from "./ci/previewReport";
 import { undoMigration, UndoRefused } from "./migrations";
+import { adopt, AdoptRefused } from "./adopt";
 import {
     renderList,
     rollbackCommand,
@@ -467,6 +469,39 @@ async function main(argv: string[]): Promise<void> {
         } catch (e) {
             if (!(e instanceof UndoRefused)) throw e;
             log(`undo-migration refused: ${e.message}`);
+            process.exit(2);
+        }
+    });
+    withStack(
+        program
+            .command("adopt")
+            .description(
+                "take over what already runs for the stack's config: print the plan, then (--yes) pulumi import it",
+            )
+            .option("--yes", "import after the plan and its preview (default: print them, change nothing)")
+            .option("--json", "print the plan and the preview's steps as JSON on stdout"),
+        true,
+    ).action(async (o: StackOpts & { yes?: boolean; json?: boolean }) => {
+        if (isLocalStack(o.stack)) await localCloud().ensureLocalCloud(log);
+        if (o.policy) ensurePolicyPack(log);
+        try {
+            const r = await adopt(
+                { stack: o.stack, yes: o.yes === true, policy: o.policy },
+                {
+                    log,
+                    // With --json, stdout carries the JSON alone: the engine's output goes to stderr.
+                    streams: { onOutput: (c) => process.stderr.write(c), onError: (c) => process.stderr.write(c) },
+                    policyFor: (stack) => {
+                        const own = fs.existsSync(path.join(POLICY_DIR, "config", `${stack}.json`));
+                        return policyOptions(stack, isLocalStack(stack) && !own ? "local" : stack);
+                    },
+                },
+            );
+            if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+            process.exit(0);
+        } catch (e) {
+            if (!(e instanceof AdoptRefused)) throw e;
+            log(`\nadopt refused: ${e.message}`);
             process.exit(2);
         }
     });
