@@ -22,13 +22,18 @@ import { Props, unwrapProps } from "./stand-ins/common/values";
 import { projectHandler as neonProjectHandler, TOKENS as NEON } from "./stand-ins/neon/resources";
 import { projectStore as neonProjects } from "./stand-ins/neon/model";
 import { connectionUri, pgDatabaseName, pgRoleName } from "./stand-ins/neon/pg";
-import { handler as upstashHandler, TOKEN as UPSTASH } from "./stand-ins/upstash/resources";
+import {
+    databaseStore as upstashDatabases,
+    handler as upstashHandler,
+    TOKEN as UPSTASH,
+} from "./stand-ins/upstash/resources";
 import { withRedis } from "./stand-ins/upstash/instances";
 import { localcloudPaths } from "./services/env";
 import {
     domainHandler,
     envVarHandler,
     projectHandler as vercelProjectHandler,
+    projectStore as vercelProjects,
     TOKENS as VERCEL,
 } from "./stand-ins/vercel/resources";
 import { REPO_ROOT } from "./stackEnv";
@@ -265,4 +270,44 @@ async function createLike(h: Handler, type: string, name: string, inputs: Props)
         throw new Error(`handmade: ${type} "${name}" fails the stand-in's check: ${why}`);
     }
     return h.create(ctx, unwrapProps(checked));
+}
+
+/** The names of a hand-made production, as {@link makeHandmadeProduction} was given them. */
+export interface HandmadeNames {
+    readonly neonProjectName: string;
+    readonly upstashDatabaseName: string;
+    readonly vercelProjectName: string;
+}
+
+/**
+ * Removes what a hand-made production of these names left (a run that died before its
+ * cleanup, or objects no stack imported), through the stand-ins' own Delete, so PostgreSQL
+ * and Redis lose them too. Returns what it removed.
+ */
+export async function removeHandmadeProduction(n: HandmadeNames): Promise<string[]> {
+    const removed: string[] = [];
+    const ctx = (type: string, name: string): Ctx => ({
+        urn: `urn:pulumi:handmade::fpsgame-infra::${type}::${name}`,
+        type,
+        name,
+    });
+    for (const p of neonProjects()
+        .list()
+        .filter((x) => x.settings.name === n.neonProjectName)) {
+        await neonProjectHandler.delete(ctx(NEON.project, n.neonProjectName), p.id, {});
+        removed.push(`neon project ${p.id}`);
+    }
+    for (const d of upstashDatabases()
+        .list()
+        .filter((x) => x.inputs.databaseName === n.upstashDatabaseName)) {
+        await upstashHandler.delete(ctx(UPSTASH, n.upstashDatabaseName), `upstash-database-${d.databaseId}`, {});
+        removed.push(`upstash database ${d.databaseId}`);
+    }
+    for (const p of vercelProjects()
+        .list()
+        .filter((x) => x.name === n.vercelProjectName)) {
+        await vercelProjectHandler.delete(ctx(VERCEL.project, p.name), p.id, {});
+        removed.push(`vercel project ${p.id}`);
+    }
+    return removed;
 }

@@ -31,15 +31,36 @@ export interface HandmadeFly {
     readonly ips: readonly string[];
 }
 
+/** One request; a 429 (Fly's rate limits, which the emulator keeps) waits as flyctl does and retries. */
 async function call(t: FlyTarget, method: string, p: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${t.url}${p}`, {
-        method,
-        headers: { Authorization: `Bearer ${t.token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`Fly emulator: ${method} ${p}: HTTP ${res.status}: ${text.slice(0, 300)}`);
-    return text ? JSON.parse(text) : undefined;
+    for (let attempt = 0; ; attempt++) {
+        const res = await fetch(`${t.url}${p}`, {
+            method,
+            headers: { Authorization: `Bearer ${t.token}`, "content-type": "application/json" },
+            body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.text();
+        if (res.status === 429 && attempt < 20) {
+            const wait = Number(res.headers.get("retry-after") ?? 1);
+            await new Promise((r) => setTimeout(r, (Number.isFinite(wait) && wait > 0 ? wait : 1) * 1000));
+            continue;
+        }
+        if (!res.ok) throw new Error(`Fly emulator: ${method} ${p}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+        return text ? JSON.parse(text) : undefined;
+    }
+}
+
+/** Removes an app left by an earlier run (its machines first, as `fly apps destroy` does). */
+export async function removeHandmadeFly(t: FlyTarget, app: string): Promise<void> {
+    let machines: { id: string }[];
+    try {
+        machines = (await call(t, "GET", `/v1/apps/${app}/machines`)) as { id: string }[];
+    } catch (e) {
+        if (/HTTP 404/.test((e as Error).message)) return;
+        throw e;
+    }
+    for (const m of machines) await call(t, "DELETE", `/v1/apps/${app}/machines/${m.id}?force=true`);
+    await call(t, "DELETE", `/v1/apps/${app}`);
 }
 
 const WORDS = [

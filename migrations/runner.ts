@@ -194,11 +194,24 @@ export interface HandAppliedSchema {
     readonly tables: readonly string[];
 }
 
+/** The schema's objects (columns, indexes, constraints), to tell whether a script added any. */
+async function catalog(client: Client): Promise<string> {
+    const r = await client.query<{ o: string }>(
+        `SELECT 'column ' || table_name || '.' || column_name AS o FROM information_schema.columns WHERE table_schema = current_schema()
+         UNION ALL SELECT 'index ' || indexname FROM pg_indexes WHERE schemaname = current_schema()
+         UNION ALL SELECT 'constraint ' || c.conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = current_schema()
+         ORDER BY 1`,
+    );
+    return r.rows.map((x) => x.o).join("\n");
+}
+
 /**
  * Which migrations a database made by hand (`psql < migrations/00N.do.*.sql`, the runbook's way)
- * already has: each forward script, in order, is tried in one transaction that is rolled back;
- * one that fails because its objects exist already (a duplicate table, column or object) was
- * applied, and the first that would apply cleanly ends the count. Nothing is changed.
+ * already has: each forward script, in order, is tried in one transaction that is rolled back.
+ * One that fails because its objects exist (a duplicate table, column or object), or that runs
+ * and adds nothing to the schema (an `IF NOT EXISTS` script whose objects are there), was
+ * applied; the first that would add something ends the count. Nothing is changed. A script that
+ * only changes data looks applied; this project's migrations all change the schema.
  */
 export async function handAppliedVersion(client: Client, dir = MIGRATIONS_DIR): Promise<HandAppliedSchema> {
     const tables = (
@@ -212,10 +225,10 @@ export async function handAppliedVersion(client: Client, dir = MIGRATIONS_DIR): 
     await client.query("BEGIN");
     try {
         for (const { version: v, file } of doScripts(dir)) {
+            const before = await catalog(client);
             await client.query("SAVEPOINT trial");
             try {
                 await client.query(fs.readFileSync(path.join(dir, file), "utf8"));
-                break;
             } catch (e) {
                 if (!DUPLICATE_CODES.has(String((e as { code?: string }).code))) {
                     throw new Error(
@@ -224,7 +237,12 @@ export async function handAppliedVersion(client: Client, dir = MIGRATIONS_DIR): 
                 }
                 await client.query("ROLLBACK TO SAVEPOINT trial");
                 version = v;
+                continue;
             }
+            const added = (await catalog(client)) !== before;
+            await client.query("ROLLBACK TO SAVEPOINT trial");
+            if (added) break;
+            version = v;
         }
     } finally {
         await client.query("ROLLBACK");

@@ -88,7 +88,7 @@ export function providerVersions(): ProviderVersions {
 }
 
 /** The stack's config, validated as the program validates it (secrets are not needed here). */
-function stackConfig(stack: string): StackConfig<unknown> {
+export function stackConfig(stack: string): StackConfig<unknown> {
     const raw = readStackFile(stack);
     const obj = (k: string) => raw[`${PROJECT}:${k}`];
     return parseStackConfig({
