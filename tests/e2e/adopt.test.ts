@@ -6,6 +6,7 @@
  * with keys; a Vercel project with env vars and a domain. Then, as the README's first real
  * deploy says: adopt (the plan), adopt --yes, preview, up.
  */
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import { parse } from "yaml";
 import { BOOTSTRAP_PLACEHOLDER } from "../../lib/credentials";
@@ -29,6 +30,8 @@ jest.setTimeout(E2E_TIMEOUT_MS);
 const stack = new E2EStack("adopt");
 let fly: HandmadeFly;
 let made: HandmadeProduction;
+/** The JWT secret step 3 set; the up puts it into the API's secrets. */
+let jwtValue = "";
 
 /** The stack file's config, which the hand-made production is made to match by name. */
 function config(key: string): Record<string, any> {
@@ -84,8 +87,10 @@ async function clearLeftovers(): Promise<void> {
 }
 
 beforeAll(async () => {
-    await stack.init();
+    // Before init, which destroys a leftover stack: the app's delete would refuse while the
+    // machine adopt leaves alone is in it.
     await clearLeftovers();
+    await stack.init();
     const api = config("api");
     fly = await makeHandmadeFly(flyTarget(), {
         app: stack.appName,
@@ -138,6 +143,22 @@ afterAll(async () => {
     } finally {
         await clearLeftovers();
     }
+});
+
+test("step 3 of the first real deploy: a secret set from stdin (no argv) is stored encrypted", async () => {
+    const value = randomBytes(32).toString("base64");
+    const r = await runCommand(
+        "pulumi",
+        stack.name,
+        ["config", "set", "--secret", "fpsgame-infra:jwtSecret"],
+        process.env,
+        value,
+    );
+    expect(r.code).toBe(0);
+    const file = fs.readFileSync(stack.file, "utf8");
+    expect(file).not.toContain(value);
+    expect(parse(file).config["fpsgame-infra:jwtSecret"]).toEqual({ secure: expect.stringMatching(/^v1:/) });
+    jwtValue = value;
 });
 
 test("adopt prints the plan and the first preview after it, and changes nothing", async () => {
@@ -257,7 +278,7 @@ test("up converges: rows, keys and the extra machine are still there, the secret
     const secrets = await secretValues();
     expect(secrets.SENTRY_DSN).toBe("https://sentry.example/1");
     expect(secrets.DATABASE_URL).toMatch(new RegExp(`^postgres(ql)?://${made.neon.projectId}\\.`));
-    expect(secrets.JWT_SECRET).not.toBe("hand-made-jwt");
+    expect(secrets.JWT_SECRET).toBe(jwtValue);
     // Converged: nothing left to change.
     expect((await stack.previewSteps()).filter((s) => s.op !== "same")).toEqual([]);
 });

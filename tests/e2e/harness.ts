@@ -94,20 +94,23 @@ export function runCommand(
     stack: string,
     args: string[],
     env: NodeJS.ProcessEnv = process.env,
+    /** Written to the command's stdin (e.g. a secret `pulumi config set` reads there); none when absent. */
+    input?: string,
 ): Promise<CommandResult> {
     const child = spawn(
         process.execPath,
         ["--require", "./lib/register.js", "ops/cli.ts", name, "--stack", stack, ...args],
         {
             cwd: REPO_ROOT,
-            stdio: ["ignore", "pipe", "pipe"],
+            stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
             env,
         },
     );
+    if (input !== undefined) child.stdin!.end(input);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
     return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })));
 }
 
