@@ -11,7 +11,7 @@
  * | PostgreSQL | `LOCALCLOUD_PG_PORT` | `$LOCALCLOUD_DIR/postgres/port` |
  * | admin Redis | `LOCALCLOUD_REDIS_PORT` | `$LOCALCLOUD_DIR/redis/port` |
  * | Fly emulator | `FLY_EMULATOR_PORT` | `$LOCALCLOUD_DIR/fly/port` |
- * | Neon API stand-in | `NEON_API_PORT` | `$LOCALCLOUD_DIR/neon-api/port` |
+ * | API stand-ins (Neon, Upstash, Vercel; `stand-ins/api.ts`) | `NEON_API_PORT` | `$LOCALCLOUD_DIR/neon-api/port` |
  *
  * Run as a script by postgres.sh and redis.sh:
  * `node --require lib/register.js localcloud/services/ports.ts choose postgres|redis|fly` prints

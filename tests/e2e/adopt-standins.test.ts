@@ -6,7 +6,11 @@
  * Read, and the two password resets, checked against the real servers: the old password is
  * refused, the new one accepted (and, for Redis, still after a restart of its server).
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Client } from "pg";
 import { clientConnectionString } from "../../migrations/runner";
 import { HandmadeProduction, makeHandmadeProduction } from "../../localcloud/handmade";
@@ -48,7 +52,8 @@ beforeAll(async () => {
             projectName: NAMES.web,
             framework: "vite",
             gitRepository: { type: "github", repo: "fpsgame/fpsgame-web", productionBranch: "main" },
-            env: { VITE_API_URL: "https://api.example", VITE_WS_URL: "wss://api.example/ws" },
+            env: { VITE_API_URL: "https://api.example", VITE_WS_URL: "wss://api.example/ws", SESSION_KEY: "k3y-local" },
+            sensitiveKeys: ["SESSION_KEY"],
             envTargets: ["production", "preview"],
             domain: `play-${suffix}.fpsgame.localhost`,
         },
@@ -231,4 +236,74 @@ describe("password resets through the API stand-ins", () => {
         });
         expect(unwrap(refreshed.props.password)).toBe(body.password);
     });
+});
+
+describe("the real engine", () => {
+    // A project of its own in a temporary directory, with its own file backend: `pulumi import`
+    // runs no program, so the import goes through the stand-ins' Read and the engine's Check.
+    test("`pulumi import` takes the vercel and upstash objects; a sensitive env var comes without its value", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "adopt-import-"));
+        try {
+            fs.mkdirSync(path.join(dir, "backend"));
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: adopt-import-check\nruntime: nodejs\n");
+            const v = made.vercel;
+            const plain = v.envIds["VITE_API_URL-production"];
+            const hidden = v.envIds["SESSION_KEY-production"];
+            const resources = [
+                { type: VERCEL.project, name: "web", id: v.projectId },
+                { type: VERCEL.envVar, name: "env-api", id: `${v.projectId}/${plain}` },
+                { type: VERCEL.envVar, name: "env-session", id: `${v.projectId}/${hidden}` },
+                { type: VERCEL.domain, name: "domain", id: `${v.projectId}/${v.domain}` },
+                { type: UPSTASH, name: "redis", id: made.upstash.databaseId },
+            ];
+            fs.writeFileSync(path.join(dir, "import.json"), JSON.stringify({ resources }));
+            const pulumiEnv = {
+                ...env,
+                PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
+                PULUMI_CONFIG_PASSPHRASE: "adopt-import-check",
+            };
+            const pulumi = (...args: string[]) =>
+                execFileSync("pulumi", [...args, "--non-interactive"], {
+                    cwd: dir,
+                    env: pulumiEnv,
+                    encoding: "utf8",
+                    stdio: ["ignore", "pipe", "pipe"],
+                });
+            pulumi("stack", "init", "dev");
+            pulumi(
+                "import",
+                "--file",
+                path.join(dir, "import.json"),
+                "--yes",
+                "--generate-code=false",
+                "--stack",
+                "dev",
+            );
+            const state = JSON.parse(pulumi("stack", "export", "--stack", "dev")) as {
+                deployment: { resources: { type: string; id?: string; inputs?: object; outputs?: object }[] };
+            };
+            const byId = new Map(
+                state.deployment.resources
+                    .filter((r) => r.id && !r.type.startsWith("pulumi:providers:"))
+                    .map((r) => [r.id!, r]),
+            );
+            expect([...byId.keys()].sort()).toEqual([v.projectId, plain, hidden, v.domain!, made.upstash.id].sort());
+            expect(Object.keys(byId.get(plain)!.inputs!).sort()).toEqual([
+                "key",
+                "projectId",
+                "sensitive",
+                "targets",
+                "value",
+            ]);
+            expect(Object.keys(byId.get(hidden)!.inputs!).sort()).toEqual(["key", "projectId", "sensitive", "targets"]);
+            expect(byId.get(hidden)!.outputs).not.toHaveProperty("value");
+            expect(JSON.stringify(state)).not.toContain("k3y-local");
+            expect(byId.get(made.upstash.id)!.inputs).toMatchObject({
+                databaseName: NAMES.redis,
+                primaryRegion: "us-west-1",
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }, 120_000);
 });
