@@ -1,7 +1,7 @@
 /**
  * The credentials a real stack must not deploy with: the committed bootstrap placeholder (the
  * value every `secure:` key of Pulumi.prod.yaml and Pulumi.staging.yaml holds until the team sets
- * its own, see the README's "Before the first real deploy") and a JWT signing secret too short
+ * its own, see the README's "The first real deploy, step by step") and a JWT signing secret too short
  * to resist guessing. Local-cloud stacks are exempt: their secrets are documented demo values.
  *
  * Pure, so it is tested without the engine. The values are compared here and never appear in a
@@ -36,7 +36,7 @@ export function credentialProblems(values: Readonly<Record<string, string | unde
         if (value === undefined) continue;
         if (value.trim() === BOOTSTRAP_PLACEHOLDER) {
             problems.push(
-                `${key}: still the committed bootstrap placeholder; a real stack never deploys with it: ${setIt(key)} (README: "Before the first real deploy")`,
+                `${key}: still the committed bootstrap placeholder; a real stack never deploys with it: ${setIt(key)} (README: "The first real deploy, step by step")`,
             );
         } else if (key === "fpsgame-infra:jwtSecret" && value.length < MIN_JWT_SECRET_LENGTH) {
             problems.push(

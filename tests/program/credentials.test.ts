@@ -15,7 +15,7 @@ const strong = "k".repeat(MIN_JWT_SECRET_LENGTH);
 describe("credentialProblems", () => {
     test.each(STACK_CREDENTIAL_KEYS)("%s still the placeholder is refused, naming the command that sets it", (key) => {
         expect(credentialProblems({ [key]: BOOTSTRAP_PLACEHOLDER }, "prod")).toEqual([
-            `${key}: still the committed bootstrap placeholder; a real stack never deploys with it: set it from a prompt: \`pulumi config set --secret ${key} --stack prod\` (README: "Before the first real deploy")`,
+            `${key}: still the committed bootstrap placeholder; a real stack never deploys with it: set it from a prompt: \`pulumi config set --secret ${key} --stack prod\` (README: "The first real deploy, step by step")`,
         ]);
     });
 
