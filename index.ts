@@ -13,8 +13,14 @@ import { loadStackConfig } from "./lib/loadConfig";
 
 const config = loadStackConfig();
 
-const database = new NeonDatabase("db", config.database);
-const redis = new UpstashRedis("redis", config.redis);
+const database = new NeonDatabase("db", { ...config.database, apiKey: config.secrets.neonApiKey });
+const redis = new UpstashRedis("redis", {
+    ...config.redis,
+    api:
+        config.upstashEmail !== undefined && config.secrets.upstashApiKey !== undefined
+            ? { email: config.upstashEmail, apiKey: config.secrets.upstashApiKey }
+            : undefined,
+});
 const migrations = new DatabaseMigrations(
     "migrations",
     {

@@ -14,12 +14,13 @@
  * the bad migration, then deploy).
  */
 import { Client } from "pg";
+import { NEON_API_URL } from "../lib/facts/neon";
 import { clientConnectionString } from "../migrations/runner";
 import { ProjectStack } from "./workspace";
 import { databaseUrl } from "./runbook";
 
 /** Neon's API, or the local cloud's stand-in of it (NEON_API_URL in a local stack's environment). */
-export const NEON_API_URL = "https://console.neon.tech/api/v2";
+export { NEON_API_URL };
 
 export interface RestorePointOutput {
     projectId: string;

@@ -19,6 +19,7 @@ import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { NEON_DATABASE_TYPE, withPassword } from "../lib/connection";
 import { REPO_ROOT } from "./env";
 import { PROJECT, ProjectStack, setSecretConfig } from "./workspace";
 
@@ -132,17 +133,43 @@ export function describeEdit(e: ConfigEdit): string {
 
 /** The database's connection string from the stack's state (decrypted in memory only, never printed). */
 export async function databaseUrl(ps: ProjectStack): Promise<string> {
-    const state = (await ps.workspace.exportStack(ps.name)).deployment as {
-        resources?: { type: string; outputs?: Record<string, unknown> }[];
-    };
-    const project = (state.resources ?? []).find((r) => r.type === "neon:index/project:Project");
-    // Exported with --show-secrets, a secret output is `{<sig>: …, plaintext: "<JSON>"}`.
-    const raw = project?.outputs?.connectionUri as string | { plaintext?: string } | undefined;
-    const uri: unknown = typeof raw === "object" && typeof raw.plaintext === "string" ? JSON.parse(raw.plaintext) : raw;
-    if (typeof uri !== "string" || uri === "") {
+    const state = (await ps.workspace.exportStack(ps.name)).deployment as { resources?: StateResource[] };
+    const uri = databaseUrlFromState(state.resources ?? []);
+    if (uri === undefined) {
         throw new Error(`stack ${ps.name} has no database in its state yet: npm run up -- --stack ${ps.name} first`);
     }
-    const u = new URL(uri);
+    return uri;
+}
+
+/** A resource of an exported deployment, as far as {@link databaseUrlFromState} reads it. */
+export interface StateResource {
+    urn?: string;
+    type: string;
+    outputs?: Record<string, unknown>;
+}
+
+/**
+ * The connection string the API uses, from an exported deployment: the Neon project's, with the
+ * password of the last rotation when the database's password was rotated (the reset command's
+ * stdout, see components/neonDatabase.ts), so the commands reach the database exactly as the
+ * API does. `sslmode=require` always. Undefined when the state has no database yet.
+ */
+export function databaseUrlFromState(resources: readonly StateResource[]): string | undefined {
+    // Exported with --show-secrets, a secret output is `{<sig>: …, plaintext: "<JSON>"}`.
+    const plain = (raw: unknown): unknown =>
+        typeof raw === "object" && raw !== null && typeof (raw as { plaintext?: unknown }).plaintext === "string"
+            ? JSON.parse((raw as { plaintext: string }).plaintext)
+            : raw;
+    const project = resources.find((r) => r.type === "neon:index/project:Project");
+    const uri = plain(project?.outputs?.connectionUri);
+    if (typeof uri !== "string" || uri === "") return undefined;
+    const rotation = resources.find(
+        (r) =>
+            r.type === "command:local:Command" &&
+            (r.urn ?? "").includes(`${NEON_DATABASE_TYPE}$command:local:Command::`),
+    );
+    const password = plain(rotation?.outputs?.stdout);
+    const u = new URL(typeof password === "string" && password !== "" ? withPassword(uri, password) : uri);
     u.searchParams.set("sslmode", "require");
     return u.toString();
 }

@@ -14,3 +14,9 @@ export const UPSTASH_REGIONS = [
     "ap-southeast-1",
     "ap-southeast-2",
 ] as const;
+
+/**
+ * Upstash's developer API (basic auth, account email and API key). The password reset calls it
+ * directly; a local stack's environment points UPSTASH_API_URL at the local cloud's stand-in.
+ */
+export const UPSTASH_API_URL = "https://api.upstash.com/v2";

@@ -2,7 +2,14 @@
  * The runbook's operations as config edits (ops/runbook.ts): what each command changes, and the
  * errors that name the argument, the value and what is allowed.
  */
-import { deployEdit, describeEdit, newSecretValue, rotateKey, scaleEdits } from "../../ops/runbook";
+import {
+    databaseUrlFromState,
+    deployEdit,
+    describeEdit,
+    newSecretValue,
+    rotateKey,
+    scaleEdits,
+} from "../../ops/runbook";
 
 describe("scale", () => {
     test("a region's count, a region removed, the running minimum and the VM size are config paths", () => {
@@ -55,5 +62,46 @@ describe("rotate", () => {
         expect(a).toMatch(/^[A-Za-z0-9_-]{64}$/);
         expect(newSecretValue()).not.toBe(a);
         expect(describeEdit({ path: "jwtSecret", value: a, secret: true })).toBe("jwtSecret = [secret, new value]");
+    });
+});
+
+describe("the database URL the commands use (backup, undo-migration)", () => {
+    const secret = (v: string) => ({
+        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+        plaintext: JSON.stringify(v),
+    });
+    const project = {
+        urn: "urn:pulumi:prod::fpsgame-infra::fpsgame:neon:Database$neon:index/project:Project::db-project",
+        type: "neon:index/project:Project",
+        outputs: { connectionUri: secret("postgresql://fpsgame_owner:created@ep-1.neon.tech/fpsgame") },
+    };
+    const migrations = {
+        urn: "urn:pulumi:prod::fpsgame-infra::fpsgame:db:Migrations$command:local:Command::migrations-apply",
+        type: "command:local:Command",
+        outputs: { stdout: "schema at version 3; nothing to do" },
+    };
+    const rotation = {
+        urn: "urn:pulumi:prod::fpsgame-infra::fpsgame:neon:Database$command:local:Command::db-password-rotation",
+        type: "command:local:Command",
+        outputs: { stdout: secret("r0tated/p@ss") },
+    };
+
+    test("never rotated: the project's connection string, with sslmode=require", () => {
+        expect(databaseUrlFromState([project, migrations])).toBe(
+            "postgresql://fpsgame_owner:created@ep-1.neon.tech/fpsgame?sslmode=require",
+        );
+    });
+    test("rotated: the password of the last reset, as the API gets it (not the migrations' output)", () => {
+        const url = new URL(databaseUrlFromState([migrations, project, rotation])!);
+        expect(decodeURIComponent(url.password)).toBe("r0tated/p@ss");
+        expect([url.username, url.host, url.pathname, url.searchParams.get("sslmode")]).toEqual([
+            "fpsgame_owner",
+            "ep-1.neon.tech",
+            "/fpsgame",
+            "require",
+        ]);
+    });
+    test("no database in the state yet: undefined", () => {
+        expect(databaseUrlFromState([migrations])).toBeUndefined();
     });
 });
