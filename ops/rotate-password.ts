@@ -21,7 +21,7 @@
  *   old one stops working, when the operations finish, so this waits for them
  *   (`GET /projects/{project_id}/operations/{operation_id}`, `operation.status`).
  *   https://neon.com/docs/reference/api/branches/reset-project-branch-role-password
- * - Upstash: `POST /redis/reset-password/{id}` (basic auth, email:apiKey) answers the database,
+ * - Upstash: `POST /v2/redis/reset-password/{id}` (basic auth, email:apiKey) answers the database,
  *   with its new `password`. https://upstash.com/docs/devops/developer-api/redis/reset_password
  *
  * Retries: the reset is retried on a network error, a timeout, 429, 423 (Neon: another
@@ -62,7 +62,7 @@ export interface NeonReset {
 }
 
 export interface UpstashReset {
-    /** UPSTASH_API_URL, e.g. `https://api.upstash.com/v2`. */
+    /** UPSTASH_API_URL, the API's host: `https://api.upstash.com` (the paths start with `/v2`). */
     readonly baseUrl: string;
     readonly email: string;
     readonly apiKey: string;
@@ -170,7 +170,7 @@ export async function resetNeonPassword(r: NeonReset, o: RetryOptions = {}): Pro
 export async function resetUpstashPassword(r: UpstashReset, o: RetryOptions = {}): Promise<string> {
     const basic = Buffer.from(`${r.email}:${r.apiKey}`).toString("base64");
     const http = client(r.baseUrl, { Authorization: `Basic ${basic}` }, o);
-    const path = `/redis/reset-password/${encodeURIComponent(r.databaseId)}`;
+    const path = `/v2/redis/reset-password/${encodeURIComponent(r.databaseId)}`;
     let answer: { password?: unknown };
     try {
         answer = (await http.post(path, undefined)).data as typeof answer;

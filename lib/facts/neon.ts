@@ -28,8 +28,5 @@ export const NEON_CU = { min: 0.25, max: 56, maxAutoscalingRange: 8 } as const;
  */
 export const RESTORE_POINT_BRANCH_PREFIX = "restore-point-";
 
-/**
- * Neon's HTTP API. The project's commands and the password reset call it directly; a local
- * stack's environment points NEON_API_URL at the local cloud's stand-in of it instead.
- */
+/** Neon's HTTP API (https://api-docs.neon.tech/reference/getting-started-with-neon-api). */
 export const NEON_API_URL = "https://console.neon.tech/api/v2";

@@ -15,8 +15,5 @@ export const UPSTASH_REGIONS = [
     "ap-southeast-2",
 ] as const;
 
-/**
- * Upstash's developer API (basic auth, account email and API key). The password reset calls it
- * directly; a local stack's environment points UPSTASH_API_URL at the local cloud's stand-in.
- */
-export const UPSTASH_API_URL = "https://api.upstash.com/v2";
+/** Upstash's developer API, basic auth with the account's email and API key (https://upstash.com/docs/devops/developer-api/introduction). */
+export const UPSTASH_API_URL = "https://api.upstash.com";

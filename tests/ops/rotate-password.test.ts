@@ -20,7 +20,9 @@ interface Seen {
 type Answer = { status: number; body?: unknown } | "hang-up";
 
 let server: http.Server;
+/** Neon's base URL ends with /api/v2; Upstash's is the bare host, its paths start with /v2. */
 let base: string;
+let host: string;
 let seen: Seen[] = [];
 let answers: Answer[] = [];
 
@@ -39,7 +41,8 @@ beforeAll(async () => {
         });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2`;
+    host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = `${host}/api/v2`;
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 beforeEach(() => {
@@ -55,7 +58,7 @@ const neon = () => ({
     branchId: "br-main",
     roleName: "fpsgame_owner",
 });
-const upstash = () => ({ baseUrl: base, email: "ops@example.com", apiKey: "up-key-456", databaseId: "db-9" });
+const upstash = () => ({ baseUrl: host, email: "ops@example.com", apiKey: "up-key-456", databaseId: "db-9" });
 const RESET = "/api/v2/projects/proj-1/branches/br-main/roles/fpsgame_owner/reset_password";
 
 describe("Neon", () => {
@@ -120,13 +123,13 @@ describe("Neon", () => {
 });
 
 describe("Upstash", () => {
-    test("POSTs /redis/reset-password/{id} with basic auth email:apiKey and returns the new password", async () => {
+    test("POSTs /v2/redis/reset-password/{id} with basic auth email:apiKey and returns the new password", async () => {
         answers = [{ status: 200, body: { database_id: "db-9", password: "r3disPass", endpoint: "x.upstash.io" } }];
         await expect(resetUpstashPassword(upstash(), fast)).resolves.toBe("r3disPass");
         expect(seen).toEqual([
             {
                 method: "POST",
-                url: "/api/v2/redis/reset-password/db-9",
+                url: "/v2/redis/reset-password/db-9",
                 authorization: `Basic ${Buffer.from("ops@example.com:up-key-456").toString("base64")}`,
             },
         ]);
@@ -135,7 +138,7 @@ describe("Upstash", () => {
     test("a 401 names the call and stops; a 429 is retried", async () => {
         answers = [{ status: 401, body: "Unauthorized" }];
         await expect(resetUpstashPassword(upstash(), fast)).rejects.toThrow(
-            "Upstash API POST /redis/reset-password/db-9: HTTP 401: Unauthorized",
+            "Upstash API POST /v2/redis/reset-password/db-9: HTTP 401: Unauthorized",
         );
         seen = [];
         answers = [{ status: 429 }, { status: 200, body: { password: "later" } }];
@@ -176,7 +179,7 @@ describe("as the engine runs it", () => {
             );
         });
     const env = () => ({
-        UPSTASH_API_URL: base,
+        UPSTASH_API_URL: host,
         UPSTASH_EMAIL: "ops@example.com",
         UPSTASH_API_KEY: "up-key-456",
         UPSTASH_DATABASE_ID: "db-9",
@@ -193,7 +196,7 @@ describe("as the engine runs it", () => {
         expect(r.code).toBe(1);
         expect(r.stdout).toBe("");
         expect(r.stderr).toBe(
-            "password rotation failed: Upstash API POST /redis/reset-password/db-9: HTTP 403: forbidden\n",
+            "password rotation failed: Upstash API POST /v2/redis/reset-password/db-9: HTTP 403: forbidden\n",
         );
     }, 30_000);
 });
