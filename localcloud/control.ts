@@ -32,7 +32,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 export const LOCAL_CLOUD_TIME_FACTOR = 0.05;
 
 /** What the command line of each background server of ours contains. */
-const MARKERS = { fly: "fly-emulator", neon: "neon/api.ts" } as const;
+// The API server's marker also matches the Neon-only server that `stand-ins/neon/api.ts` was
+// before it became one service of `stand-ins/api.ts`, so an old one is still stopped on restart.
+const MARKERS = { fly: "fly-emulator", neon: "localcloud/stand-ins/" } as const;
 
 /** The pid in `pidFile` if that process is ours: a stale pid file (after a reboot) may name another process. */
 function runningPid(pidFile: string, marker: string): number | undefined {
@@ -114,7 +116,7 @@ export async function startFlyEmulator(log: Log): Promise<string> {
             return `http://127.0.0.1:${current}`;
         }
         log(
-            `fly emulator on port ${current} runs an older build of localcloud/fly-emulator: restarting it (its state is kept)`,
+            `fly emulator on port ${current} run an older build of localcloud/fly-emulator: restarting it (its state is kept)`,
         );
         stopFlyEmulator(log);
         for (let i = 0; i < 50 && (await flyResponds(current, token)); i++)
@@ -176,7 +178,7 @@ export function stopFlyEmulator(log: Log): void {
     log(pid === undefined ? "fly emulator: not running" : `fly emulator stopped (pid ${pid})`);
 }
 
-/** The Neon API stand-in's files: `$LOCALCLOUD_DIR/neon-api/{port,api.pid,build,api.log}`. */
+/** The API stand-ins' files (in `neon-api/`, the directory of the Neon-only server it was): `$LOCALCLOUD_DIR/neon-api/{port,api.pid,build,api.log}`. */
 function neonApiPaths(): { dir: string; portFile: string; pidFile: string; buildFile: string; logFile: string } {
     const portFile = portFileOf("neon");
     const dir = path.dirname(portFile);
@@ -189,11 +191,21 @@ function neonApiPaths(): { dir: string; portFile: string; pidFile: string; build
     };
 }
 
-/** A hash of the sources the Neon API stand-in runs (restarted when they change, like the emulator). */
+/** A hash of the sources the API stand-ins run (restarted when they change, like the emulator). */
 function neonApiBuild(): string {
-    const dir = path.join(REPO_ROOT, "localcloud", "stand-ins", "neon");
+    const root = path.join(REPO_ROOT, "localcloud", "stand-ins");
     const h = createHash("sha256");
-    for (const f of ["api.ts", "model.ts", "pg.ts"]) h.update(f).update(fs.readFileSync(path.join(dir, f)));
+    const files = [
+        "api.ts",
+        ...["common", "neon", "upstash", "vercel"].flatMap((d) =>
+            fs
+                .readdirSync(path.join(root, d))
+                .filter((f) => f.endsWith(".ts"))
+                .sort()
+                .map((f) => `${d}/${f}`),
+        ),
+    ];
+    for (const f of files) h.update(f).update(fs.readFileSync(path.join(root, f)));
     return h.digest("hex").slice(0, 16);
 }
 
@@ -210,15 +222,16 @@ async function neonApiResponds(port: number): Promise<boolean> {
     }
 }
 
-/** Starts the Neon API stand-in in the background unless the current build answers. */
+/** Starts the API stand-ins (one server, `stand-ins/api.ts`) in the background unless the current build answers. */
 export async function startNeonApi(log: Log): Promise<void> {
     const paths = neonApiPaths();
     const build = neonApiBuild();
     const current = explicitPort("neon") ?? rememberedPort("neon");
     if (current !== undefined && (await neonApiResponds(current))) {
         const running = fs.existsSync(paths.buildFile) ? fs.readFileSync(paths.buildFile, "utf8").trim() : "";
-        if (running === build) return log(`neon API stand-in already running on http://127.0.0.1:${current}`);
-        log(`neon API stand-in on port ${current} runs an older build: restarting it`);
+        if (running === build)
+            return log(`API stand-ins (neon, upstash, vercel) already running on http://127.0.0.1:${current}`);
+        log(`API stand-ins (neon, upstash, vercel) on port ${current} run an older build: restarting it`);
         stopNeonApi(log);
         for (let i = 0; i < 50 && (await neonApiResponds(current)); i++) await new Promise((r) => setTimeout(r, 100));
     }
@@ -227,13 +240,7 @@ export async function startNeonApi(log: Log): Promise<void> {
     const out = fs.openSync(paths.logFile, "a");
     const child = spawn(
         process.execPath,
-        [
-            "--require",
-            REGISTER,
-            path.join(REPO_ROOT, "localcloud", "stand-ins", "neon", "api.ts"),
-            "--port",
-            String(port),
-        ],
+        ["--require", REGISTER, path.join(REPO_ROOT, "localcloud", "stand-ins", "api.ts"), "--port", String(port)],
         { cwd: REPO_ROOT, detached: true, stdio: ["ignore", out, out], env: localStackEnv() },
     );
     child.unref();
@@ -241,17 +248,17 @@ export async function startNeonApi(log: Log): Promise<void> {
     fs.writeFileSync(paths.buildFile, `${build}\n`);
     for (let i = 0; i < 100; i++) {
         if (await neonApiResponds(port)) {
-            return log(`neon API stand-in started on http://127.0.0.1:${port} (pid ${child.pid})`);
+            return log(`API stand-ins (neon, upstash, vercel) started on http://127.0.0.1:${port} (pid ${child.pid})`);
         }
         if (child.exitCode !== null) break;
         await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`the Neon API stand-in did not start on port ${port}; see ${paths.logFile}`);
+    throw new Error(`the API stand-ins did not start on port ${port}; see ${paths.logFile}`);
 }
 
 export function stopNeonApi(log: Log): void {
     const pid = stopServer(neonApiPaths().pidFile, MARKERS.neon);
-    if (pid !== undefined) log(`neon API stand-in stopped (pid ${pid})`);
+    if (pid !== undefined) log(`API stand-ins (neon, upstash, vercel) stopped (pid ${pid})`);
 }
 
 /**
@@ -298,7 +305,7 @@ export async function ensureLocalCloud(log: Log): Promise<void> {
     run(SERVICES, ["install"]);
     run(SERVICES, ["start"]);
     await ensurePostgresBackend(log);
-    step(log, 3, total, "Fly Machines API emulator and the Neon API stand-in");
+    step(log, 3, total, "Fly Machines API emulator and the API stand-ins (neon, upstash, vercel)");
     await startFlyEmulator(log);
     await startNeonApi(log);
     step(
@@ -329,7 +336,7 @@ export function localCloudStatus(log: Log): number {
         return pid !== undefined;
     };
     const fly = report("fly emulator", flyEmulatorPaths(), MARKERS.fly);
-    report("neon API stand-in", neonApiPaths(), MARKERS.neon);
+    report("API stand-ins (neon, upstash, vercel)", neonApiPaths(), MARKERS.neon);
     try {
         run(SERVICES, ["status"]);
         return fly ? 0 : 1;

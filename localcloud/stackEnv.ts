@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { localcloudEnv, localcloudPaths, localPgUrl, readSecret, repoRoot } from "./services/env";
 import { portFile } from "./services/ports";
+import { API_PREFIXES } from "./stand-ins/common/http";
 
 export const REPO_ROOT = repoRoot();
 
@@ -105,11 +106,18 @@ export function localStackEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
     };
-    // The Neon API the commands call outside Pulumi (undo-migration): the stand-in's.
+    // The services' HTTP APIs the commands call outside Pulumi (undo-migration, discovery,
+    // password resets): the local cloud's API stand-ins, one server, a prefix per service.
     delete out.NEON_API_URL;
-    const neonPort = portFile("neon", env);
-    if (fs.existsSync(neonPort))
-        out.NEON_API_URL = `http://127.0.0.1:${fs.readFileSync(neonPort, "utf8").trim()}/api/v2`;
+    delete out.UPSTASH_API_URL;
+    delete out.VERCEL_API_URL;
+    const apiPort = portFile("neon", env);
+    if (fs.existsSync(apiPort)) {
+        const base = `http://127.0.0.1:${fs.readFileSync(apiPort, "utf8").trim()}`;
+        out.NEON_API_URL = `${base}${API_PREFIXES.neon}`;
+        out.UPSTASH_API_URL = `${base}${API_PREFIXES.upstash}`;
+        out.VERCEL_API_URL = `${base}${API_PREFIXES.vercel}`;
+    }
     // Never let the user's real Fly credentials reach a local stack: the emulator's, or none.
     delete out.FLY_API_URL;
     delete out.FLY_API_TOKEN;

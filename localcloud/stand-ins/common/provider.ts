@@ -18,13 +18,27 @@ export interface Handler {
     readonly fields: Fields;
     /** Outputs that the real provider marks secret. */
     readonly secretOutputs: readonly string[];
-    /** Extra validation after the field checks; gets raw inputs (may hold unknowns and secret wrappers). */
-    validate?(inputs: Props, failures: pulumiProvider.CheckFailure[]): void;
+    /**
+     * Extra validation after the field checks; gets raw inputs (may hold unknowns and secret
+     * wrappers) and the old inputs (an import checks the inputs it read against themselves).
+     */
+    validate?(inputs: Props, failures: pulumiProvider.CheckFailure[], olds: Props): void;
     /** Extra replace rules (e.g. "true → false forces a new resource"); gets unwrapped olds and raw news. */
     extraReplaces?(olds: Props, news: Props): string[];
     create(ctx: Ctx, inputs: Props): Promise<{ id: string; outs: Props }>;
-    /** The current outputs, or undefined when the object no longer exists. */
+    /**
+     * The current outputs, or undefined when the object no longer exists. On an import the id is
+     * the one the user typed (e.g. `<projectId>/<envId>`) and `state` is empty; an `id` output
+     * names the object's canonical id, which the engine then records.
+     */
     read(ctx: Ctx, id: string, state: Props): Promise<Props | undefined>;
+    /**
+     * The resource's inputs rebuilt from the stand-in's record, in the shape the program passes
+     * them, for an import (`pulumi import` needs them: without, the engine says the provider
+     * "does not support importing resources"). `id` is the canonical id, `outs` what read returned.
+     * Types the real provider cannot import leave it out.
+     */
+    importInputs?(ctx: Ctx, id: string, outs: Props): Promise<Props>;
     update(ctx: Ctx, id: string, olds: Props, news: Props): Promise<Props>;
     delete(ctx: Ctx, id: string, state: Props): Promise<void>;
 }
@@ -48,7 +62,7 @@ export interface ProviderOptions {
 /** Check for one handler. */
 export function runCheck(h: Rules, ctx: Ctx, olds: Props, news: Props): CheckOutcome {
     const outcome = checkFields(h.fields, ctx.name, olds ?? {}, news ?? {});
-    h.validate?.(outcome.inputs, outcome.failures);
+    h.validate?.(outcome.inputs, outcome.failures, olds ?? {});
     return outcome;
 }
 
@@ -80,9 +94,17 @@ export function handlerModule(h: Handler): ResourceModule<Ctx> {
             return { id, outs: finishOutputs(h, outs) };
         },
         async read(ctx, id, props) {
-            const outs = await h.read(ctx, id, unwrapProps(props as Props));
+            const state = unwrapProps(props as Props);
+            const outs = await h.read(ctx, id, state);
             if (outs === undefined) return { id: "", props: {} };
-            return { id, props: finishOutputs(h, outs) };
+            const canonical = typeof outs.id === "string" && outs.id !== "" ? outs.id : id;
+            // Only an import reads with no state at all. A refresh keeps the inputs the engine
+            // already holds (the program's), so it returns none.
+            if (!h.importInputs || Object.keys(state).length > 0) {
+                return { id: canonical, props: finishOutputs(h, outs) };
+            }
+            const inputs = await h.importInputs(ctx, canonical, outs);
+            return { id: canonical, props: finishOutputs(h, outs), inputs: finishOutputs(h, inputs) };
         },
         async update(ctx, id, olds, news) {
             const outs = await h.update(ctx, id, unwrapProps(olds as Props), unwrapProps(news as Props));

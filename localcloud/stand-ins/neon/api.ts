@@ -1,36 +1,49 @@
 /**
  * The part of Neon's HTTP API (`https://console.neon.tech/api/v2`) that the project's commands
- * call directly, outside Pulumi: listing a project's branches and restoring a branch from
- * another (`npm run undo-migration` restores the database from its restore point). It serves
- * the same projects as the neon stand-in plugin, from the same store and the same PostgreSQL.
+ * call directly, outside Pulumi, served from the neon stand-in's store and its PostgreSQL (the
+ * router `stand-ins/api.ts` serves it under `/api/v2`):
  *
- *   GET  /api/v2/projects/{project_id}/branches
- *   POST /api/v2/projects/{project_id}/branches/{branch_id}/restore
+ *   GET  /projects?search=&limit=&cursor=          {projects, pagination: {cursor}}
+ *   GET  /projects/{project_id}                    {project}
+ *   GET  /projects/{project_id}/branches           {branches}
+ *   POST /projects/{project_id}/branches/{branch_id}/restore
  *        {"source_branch_id", "preserve_under_name"?}
+ *   GET  /projects/{project_id}/branches/{branch_id}/databases   {databases}
+ *   GET  /projects/{project_id}/branches/{branch_id}/roles       {roles}
+ *   POST /projects/{project_id}/branches/{branch_id}/roles/{role_name}/reset_password
+ *        {role: {…, password}, operations: []}
  *
  * A restore, as on Neon: the branch keeps its id (so its connection strings stay valid) and
  * takes the source's current data; open connections to it are closed (Neon restarts its
  * compute); with `preserve_under_name`, its previous data becomes a new branch of that name,
  * which takes over its children. Neon requires that name when the branch has children.
- * Differences: no point-in-time restore (`source_lsn`/`source_timestamp` are refused), and any
- * non-empty bearer token is accepted.
- *
- *   node --require lib/register.js localcloud/stand-ins/neon/api.ts --port <port>
+ * A password reset changes the role's password in PostgreSQL (a SCRAM verifier, never the
+ * plaintext in SQL) and in the record, and ends the role's open sessions (Neon drops the
+ * compute's connections). Differences: no point-in-time restore (`source_lsn`/`source_timestamp`
+ * are refused), and any non-empty bearer token is accepted (a missing one is a 401).
  */
-import * as http from "node:http";
-import { Command } from "commander";
-import { BranchRecord, newBranchId, ProjectRecord, projectStore } from "./model";
-import { copyDatabase, dropDatabase, ident, literal, pgDatabaseName, pgGroupName, pgRoleName, withAdmin } from "./pg";
+import { ApiError, ApiRequest, ApiResponse, bearerToken, jsonBody, match } from "../common/http";
+import { newPassword } from "../common/ids";
+import { BranchRecord, branchesWithRole, newBranchId, ProjectRecord, projectStore } from "./model";
+import {
+    copyDatabase,
+    dropDatabase,
+    ident,
+    literal,
+    pgDatabaseName,
+    pgGroupName,
+    pgRoleName,
+    scramVerifier,
+    withAdmin,
+} from "./pg";
 
-class ApiError extends Error {
-    constructor(
-        readonly status: number,
-        readonly code: string,
-        message: string,
-    ) {
-        super(message);
-    }
+/** Neon's error body: `{code, message}` (code is often empty). */
+function neonError(status: number, message: string): ApiError {
+    return new ApiError(status, { code: "", message }, message);
 }
+
+/** Neon's `limit` of the project list: 1–400, default 10. */
+const LIST_LIMIT = { default: 10, max: 400 } as const;
 
 function branchJson(p: ProjectRecord, b: BranchRecord): Record<string, unknown> {
     return {
@@ -47,10 +60,120 @@ function branchJson(p: ProjectRecord, b: BranchRecord): Record<string, unknown> 
     };
 }
 
+/** A project as Neon's API shows it (the fields of its list items and of GET /projects/{id}). */
+export function projectJson(p: ProjectRecord): Record<string, unknown> {
+    const s = p.settings;
+    const eps = (s.defaultEndpointSettings ?? {}) as Record<string, unknown>;
+    const region = typeof s.regionId === "string" ? s.regionId : "aws-us-east-2";
+    return {
+        id: p.id,
+        platform_id: region.split("-")[0],
+        region_id: region,
+        name: s.name,
+        provisioner: s.computeProvisioner ?? "k8s-neonvm",
+        default_endpoint_settings: {
+            autoscaling_limit_min_cu: eps.autoscalingLimitMinCu ?? 0.25,
+            autoscaling_limit_max_cu: eps.autoscalingLimitMaxCu ?? 0.25,
+            suspend_timeout_seconds: eps.suspendTimeoutSeconds ?? 0,
+        },
+        pg_version: s.pgVersion ?? 17,
+        proxy_host: "127.0.0.1",
+        store_passwords: (s.storePassword ?? "yes") === "yes",
+        history_retention_seconds: s.historyRetentionSeconds ?? 86400,
+        creation_source: "console",
+        default_branch_id: p.defaultBranchId,
+        org_id: s.orgId || undefined,
+        created_at: p.createdAt,
+        updated_at: p.createdAt,
+    };
+}
+
+/** What a record id may be (the store refuses anything else); other ids are simply not found. */
+const RECORD_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
 function project(id: string): ProjectRecord {
-    const p = projectStore().get(id);
-    if (!p) throw new ApiError(404, "", `project not found`);
+    const p = RECORD_ID.test(id) ? projectStore().get(id) : undefined;
+    if (!p) throw neonError(404, "project not found");
     return p;
+}
+
+function branchOf(p: ProjectRecord, id: string): BranchRecord {
+    const b = p.branches[id];
+    if (!b) throw neonError(404, "branch not found");
+    return b;
+}
+
+/** GET /projects: by `search` (part of the name or id), oldest first, `limit` a page after `cursor`. */
+function listProjects(q: URLSearchParams): Record<string, unknown> {
+    const limitText = q.get("limit");
+    const limit = limitText === null ? LIST_LIMIT.default : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMIT.max) {
+        throw neonError(
+            400,
+            `limit must be a whole number from 1 to ${LIST_LIMIT.max} (got ${JSON.stringify(limitText)})`,
+        );
+    }
+    const search = (q.get("search") ?? "").toLowerCase();
+    const all = projectStore()
+        .list()
+        .filter(
+            (p) =>
+                search === "" ||
+                p.id.toLowerCase().includes(search) ||
+                String(p.settings.name ?? "")
+                    .toLowerCase()
+                    .includes(search),
+        )
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    const cursor = q.get("cursor");
+    const start = cursor ? all.findIndex((p) => p.id === cursor) + 1 : 0;
+    const page = all.slice(start, start + limit);
+    // Neon's cursor is the last item of the page; the next request passes it back.
+    return {
+        projects: page.map(projectJson),
+        pagination: { cursor: page.at(-1)?.id ?? cursor ?? "" },
+        applications: {},
+        integrations: {},
+    };
+}
+
+function roleJson(b: BranchRecord, name: string, withPassword?: string): Record<string, unknown> {
+    const r = b.roles[name];
+    return {
+        branch_id: b.id,
+        name: r.name,
+        ...(withPassword !== undefined ? { password: withPassword } : {}),
+        protected: r.protected,
+        authentication_method: "password",
+        created_at: r.createdAt,
+        updated_at: r.createdAt,
+    };
+}
+
+/**
+ * POST …/roles/{role}/reset_password: a new password for the PostgreSQL role (shared by the
+ * project's branches, so every branch's record of it changes), its sessions ended.
+ */
+export async function resetRolePassword(
+    projectId: string,
+    branchId: string,
+    roleName: string,
+): Promise<Record<string, unknown>> {
+    const store = projectStore();
+    return store.locked(async () => {
+        const p = project(projectId);
+        const b = branchOf(p, branchId);
+        if (!b.roles[roleName]) throw neonError(404, "role not found");
+        const password = newPassword(32);
+        const role = pgRoleName(p.id, roleName);
+        await withAdmin(async (c) => {
+            await c.query(`ALTER ROLE ${ident(role)} PASSWORD ${literal(scramVerifier(password))}`);
+            await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ${literal(role)}`);
+        });
+        for (const x of branchesWithRole(p, roleName)) x.roles[roleName].password = password;
+        store.put(p.id, p);
+        return { role: roleJson(b, roleName, password), operations: [] };
+    });
 }
 
 /** Restores `branchId` from `sourceId`'s current data; see the file's comment. */
@@ -68,26 +191,25 @@ export async function restoreBranch(
     return store.locked(async () => {
         const p = project(projectId);
         const target = p.branches[branchId];
-        if (!target) throw new ApiError(404, "", `branch not found`);
+        if (!target) throw neonError(404, "branch not found");
         if (typeof body.source_branch_id !== "string" || body.source_branch_id === "") {
-            throw new ApiError(400, "", "source_branch_id is required");
+            throw neonError(400, "source_branch_id is required");
         }
         if (body.source_lsn !== undefined || body.source_timestamp !== undefined) {
-            throw new ApiError(
+            throw neonError(
                 400,
-                "",
                 "the local cloud cannot restore from a past point in time: omit source_lsn and source_timestamp",
             );
         }
         const source = p.branches[body.source_branch_id];
-        if (!source) throw new ApiError(404, "", `source branch ${body.source_branch_id} not found`);
+        if (!source) throw neonError(404, `source branch ${body.source_branch_id} not found`);
         if (source.id === target.id) {
-            throw new ApiError(400, "", "restoring a branch from itself needs source_lsn or source_timestamp");
+            throw neonError(400, "restoring a branch from itself needs source_lsn or source_timestamp");
         }
         const preserveName = typeof body.preserve_under_name === "string" ? body.preserve_under_name : "";
         const children = Object.values(p.branches).filter((x) => x.parentId === target.id);
         if (children.length > 0 && !preserveName) {
-            throw new ApiError(400, "", "the branch has children: preserve_under_name is required to restore it");
+            throw neonError(400, "the branch has children: preserve_under_name is required to restore it");
         }
         const group = pgGroupName(p.id);
         const preserved: BranchRecord | undefined = preserveName
@@ -137,57 +259,42 @@ export async function restoreBranch(
     });
 }
 
-async function handle(req: http.IncomingMessage, body: string): Promise<{ status: number; body: unknown }> {
-    if (!/^Bearer \S+/.test(req.headers.authorization ?? "")) {
-        throw new ApiError(401, "", "authorization header: expected Bearer <api key>");
-    }
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const list = /^\/api\/v2\/projects\/([^/]+)\/branches$/.exec(url.pathname);
-    if (list && req.method === "GET") {
-        const p = project(decodeURIComponent(list[1]));
+/** Neon's API under `/api/v2`. */
+export async function neonApi(req: ApiRequest): Promise<ApiResponse | undefined> {
+    if (bearerToken(req) === undefined) throw neonError(401, "authorization header: expected Bearer <api key>");
+    const get = req.method === "GET";
+    const post = req.method === "POST";
+    let m: Record<string, string> | undefined;
+    if (get && req.path === "/projects") return { status: 200, body: listProjects(req.query) };
+    if (get && (m = match("/projects/:p", req.path)))
+        return { status: 200, body: { project: projectJson(project(m.p)) } };
+    if (get && (m = match("/projects/:p/branches", req.path))) {
+        const p = project(m.p);
         return { status: 200, body: { branches: Object.values(p.branches).map((b) => branchJson(p, b)) } };
     }
-    const restore = /^\/api\/v2\/projects\/([^/]+)\/branches\/([^/]+)\/restore$/.exec(url.pathname);
-    if (restore && req.method === "POST") {
-        let parsed: Record<string, unknown>;
-        try {
-            parsed = JSON.parse(body || "{}") as Record<string, unknown>;
-        } catch {
-            throw new ApiError(400, "", "the request body is not JSON");
-        }
-        return {
-            status: 200,
-            body: await restoreBranch(decodeURIComponent(restore[1]), decodeURIComponent(restore[2]), parsed),
-        };
+    if (post && (m = match("/projects/:p/branches/:b/restore", req.path))) {
+        const body = jsonBody(req, (why) => neonError(400, why));
+        return { status: 200, body: await restoreBranch(m.p, m.b, body) };
     }
-    throw new ApiError(404, "", `the local cloud's Neon API does not serve ${req.method} ${url.pathname}`);
-}
-
-export function server(): http.Server {
-    return http.createServer((req, res) => {
-        let body = "";
-        req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
-        req.on("end", () => {
-            handle(req, body)
-                .catch((e: unknown) =>
-                    e instanceof ApiError
-                        ? { status: e.status, body: { code: e.code, message: e.message } }
-                        : { status: 500, body: { code: "", message: (e as Error).message } },
-                )
-                .then(({ status, body: out }) => {
-                    res.writeHead(status, { "content-type": "application/json" });
-                    res.end(JSON.stringify(out));
-                });
-        });
-    });
-}
-
-if (require.main === module) {
-    const o = new Command("neon-api")
-        .requiredOption("--port <port>", "loopback port to listen on", (v) => Number(v))
-        .parse(process.argv)
-        .opts<{ port: number }>();
-    server().listen(o.port, "127.0.0.1", () =>
-        process.stderr.write(`neon API stand-in on http://127.0.0.1:${o.port}\n`),
-    );
+    if (get && (m = match("/projects/:p/branches/:b/databases", req.path))) {
+        const p = project(m.p);
+        const b = branchOf(p, m.b);
+        const databases = Object.values(b.databases).map((d) => ({
+            id: d.id,
+            branch_id: b.id,
+            name: d.name,
+            owner_name: d.ownerName,
+            created_at: d.createdAt,
+            updated_at: d.createdAt,
+        }));
+        return { status: 200, body: { databases } };
+    }
+    if (get && (m = match("/projects/:p/branches/:b/roles", req.path))) {
+        const b = branchOf(project(m.p), m.b);
+        return { status: 200, body: { roles: Object.keys(b.roles).map((r) => roleJson(b, r)) } };
+    }
+    if (post && (m = match("/projects/:p/branches/:b/roles/:r/reset_password", req.path))) {
+        return { status: 200, body: await resetRolePassword(m.p, m.b, m.r) };
+    }
+    return undefined;
 }

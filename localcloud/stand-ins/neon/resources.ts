@@ -318,6 +318,10 @@ export const projectHandler: Handler = {
         const p = projectStore().get(id);
         return p ? projectOutputs(p) : undefined;
     },
+    async importInputs(_ctx: Ctx, id: string) {
+        // The record keeps the inputs as last applied (the checked ones, defaults included).
+        return { ...loadProject(id, "error importing project").settings };
+    },
     async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = projectStore();
         return store.locked(() => {

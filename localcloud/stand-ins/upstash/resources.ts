@@ -212,9 +212,16 @@ export const handler: Handler = {
             return { id: `upstash-database-${rec.databaseId}`, outs: outputs(rec) };
         });
     },
+    // An import takes the bare database id (a UUID), as the Terraform provider does; the state's
+    // id is then `upstash-database-<databaseId>` (read's `id` output).
     async read(_ctx: Ctx, id: string, state: Props) {
         const rec = databaseStore().get(databaseIdOf(id, state));
         return rec ? outputs(rec) : undefined;
+    },
+    async importInputs(_ctx: Ctx, _id: string, outs: Props) {
+        const rec = databaseStore().get(str(outs, "databaseId") ?? "");
+        if (!rec) throw new Error(`database ${String(outs.databaseId)} not found`);
+        return { ...rec.inputs };
     },
     async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = databaseStore();

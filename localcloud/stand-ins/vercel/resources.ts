@@ -13,6 +13,7 @@
  * belongs to one project.
  */
 import * as path from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import type { CheckFailure } from "@pulumi/pulumi/provider";
 import { localcloudPaths } from "../../services/env";
 import { randomLowerAlnum, randomString } from "../common/ids";
@@ -182,6 +183,24 @@ function projectSettings(inputs: Props): Props {
     return s;
 }
 
+/** The inputs the program passes for a project, rebuilt from its record (an import). */
+function projectInputs(p: ProjectRecord): Props {
+    return { name: p.name, ...p.settings, ...(p.teamId ? { teamId: p.teamId } : {}) };
+}
+
+/**
+ * An import id: `<id>` or `<teamId>/<id>` for a project, `<projectId>/<x>` or
+ * `<teamId>/<projectId>/<x>` for an env var (x = its id) or a domain (x = its name), as the
+ * Terraform provider takes them.
+ */
+export function parseImportId(id: string, parts: 1 | 2): { teamId?: string; projectId?: string; last: string } {
+    const xs = id.split("/");
+    if (parts === 1) return xs.length === 2 ? { teamId: xs[0], last: xs[1] } : { last: id };
+    if (xs.length === 3) return { teamId: xs[0], projectId: xs[1], last: xs[2] };
+    if (xs.length === 2) return { projectId: xs[0], last: xs[1] };
+    return { last: id };
+}
+
 function nameTaken(store: JsonStore<ProjectRecord>, teamId: string, name: string, exceptId?: string): boolean {
     return store.list().some((p) => p.teamId === teamId && p.name === name && p.id !== exceptId);
 }
@@ -235,8 +254,13 @@ export const projectHandler: Handler = {
         });
     },
     async read(_ctx: Ctx, id: string) {
-        const rec = projectStore().get(id);
+        const rec = projectStore().get(parseImportId(id, 1).last);
         return rec ? projectOutputs(rec) : undefined;
+    },
+    async importInputs(_ctx: Ctx, id: string) {
+        const rec = projectStore().get(id);
+        if (!rec) throw vercelError("Error importing project", `Could not find project ${id}`);
+        return projectInputs(rec);
     },
     async update(_ctx: Ctx, id: string, _olds: Props, news: Props) {
         const store = projectStore();
@@ -354,10 +378,14 @@ function findProjectWithEnv(
 export const envVarHandler: Handler = {
     fields: envVarFields,
     secretOutputs: ["value", "valueWo"],
-    validate(inputs: Props, failures: CheckFailure[]) {
+    validate(inputs: Props, failures: CheckFailure[], olds: Props) {
         const hasValue = !isAbsent(inputs.value);
         const hasWo = !isAbsent(inputs.valueWo);
-        if (hasValue === hasWo) {
+        // An import of a sensitive variable checks the inputs it read (no value: the API hides
+        // it) against themselves; only there may both be absent.
+        const importedSensitive =
+            !hasValue && !hasWo && unwrap(inputs.sensitive) === true && isDeepStrictEqual(unwrap(olds), unwrap(inputs));
+        if (hasValue === hasWo && !importedSensitive) {
             failures.push({ property: "value", reason: "Exactly one of `value` or `valueWo` must be set" });
         }
         const targets = unwrap(inputs.targets);
@@ -407,8 +435,31 @@ export const envVarHandler: Handler = {
         });
     },
     async read(_ctx: Ctx, id: string, state: Props) {
-        const found = findProjectWithEnv(projectStore(), str(state, "projectId"), id);
-        return found ? envOutputs(found.p.id, found.p.teamId, found.e) : undefined;
+        const importing = Object.keys(state).length === 0;
+        const ref = importing ? parseImportId(id, 2) : { projectId: str(state, "projectId"), last: id };
+        const found = findProjectWithEnv(projectStore(), ref.projectId, ref.last);
+        if (!found) return undefined;
+        const outs = envOutputs(found.p.id, found.p.teamId, found.e);
+        // Vercel's API never returns a sensitive variable's value, so the provider imports it as
+        // null (its docs say so); the next `up` sets it from the program (an update in place).
+        if (importing && found.e.sensitive) delete outs.value;
+        return outs;
+    },
+    async importInputs(_ctx: Ctx, id: string, outs: Props) {
+        const found = findProjectWithEnv(projectStore(), str(outs, "projectId"), id);
+        if (!found) throw vercelError("Error importing project environment variable", `Could not find ${id}`);
+        const { p, e } = found;
+        return {
+            projectId: p.id,
+            key: e.key,
+            ...(e.sensitive ? {} : { value: e.value }),
+            sensitive: e.sensitive,
+            targets: e.targets,
+            ...(e.customEnvironmentIds.length > 0 ? { customEnvironmentIds: e.customEnvironmentIds } : {}),
+            ...(e.gitBranch ? { gitBranch: e.gitBranch } : {}),
+            ...(e.comment ? { comment: e.comment } : {}),
+            ...(p.teamId ? { teamId: p.teamId } : {}),
+        };
     },
     async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = projectStore();
@@ -532,9 +583,25 @@ export const domainHandler: Handler = {
         });
     },
     async read(_ctx: Ctx, id: string, state: Props) {
-        const p = projectStore().get(str(state, "projectId") ?? "");
-        const d = p?.domains.find((x) => x.name === id);
+        const importing = Object.keys(state).length === 0;
+        const ref = importing ? parseImportId(id, 2) : { projectId: str(state, "projectId"), last: id };
+        const p = ref.projectId ? projectStore().get(ref.projectId) : undefined;
+        const d = p?.domains.find((x) => x.name === ref.last);
         return p && d ? domainOutputs(p, d, state) : undefined;
+    },
+    async importInputs(_ctx: Ctx, id: string, outs: Props) {
+        const p = projectStore().get(str(outs, "projectId") ?? "");
+        const d = p?.domains.find((x) => x.name === id);
+        if (!p || !d) throw vercelError("Error importing project domain", `Could not find domain ${id}`);
+        return {
+            projectId: p.id,
+            domain: d.name,
+            ...(d.gitBranch ? { gitBranch: d.gitBranch } : {}),
+            ...(d.redirect ? { redirect: d.redirect } : {}),
+            ...(d.redirectStatusCode !== undefined ? { redirectStatusCode: d.redirectStatusCode } : {}),
+            ...(d.customEnvironmentId ? { customEnvironmentId: d.customEnvironmentId } : {}),
+            ...(p.teamId ? { teamId: p.teamId } : {}),
+        };
     },
     async update(_ctx: Ctx, id: string, olds: Props, news: Props) {
         const store = projectStore();
