@@ -8,6 +8,7 @@
  *   npm run scale -- --stack prod --vm performance:2:4096        (api.vm)
  *   npm run deploy -- --stack prod --image registry.fly.io/fpsgame-api:v1.5.0   (api.image)
  *   npm run rotate -- --stack prod --secret jwtSecret            (a strong random value; --stdin reads one)
+ *   npm run rotate -- --stack prod --secret databasePassword     (database.passwordRotation + 1; redisPassword too)
  *   npm run status -- --stack prod                               (machines, checks, last update, schema)
  *   npm run health -- --stack prod                               (the post-deploy health gate alone)
  *   npm run backup -- --stack prod                               (pg_dump of the database to a file)
@@ -100,8 +101,34 @@ export function deployEdit(image: string | undefined): ConfigEdit {
     return { path: "api.image", value: image };
 }
 
-/** Secrets `npm run rotate` may set: the API's own (provider credentials are rotated at their provider first). */
-export const ROTATABLE = ["jwtSecret"] as const;
+/**
+ * What `npm run rotate` rotates: the API's own secret (a new value in its secure key), and the
+ * passwords the services issue (one more in the service's `passwordRotation` counter, so the next
+ * up resets it). Provider credentials are rotated at their provider first.
+ */
+export const ROTATABLE = ["jwtSecret", "databasePassword", "redisPassword"] as const;
+
+/** The config section whose `passwordRotation` counts each service password's resets. */
+export const PASSWORD_COUNTERS: Readonly<Record<string, "database" | "redis">> = {
+    databasePassword: "database",
+    redisPassword: "redis",
+};
+
+/**
+ * The edit that rotates a service's password: its counter, one more than the stack file holds
+ * (absent is 0). `config` is the stack file's `config:` map.
+ */
+export function passwordRotationEdit(secret: string, config: Record<string, unknown>): ConfigEdit {
+    const section = PASSWORD_COUNTERS[secret];
+    const value = (config[`${PROJECT}:${section}`] as { passwordRotation?: unknown } | undefined)?.passwordRotation;
+    const n = value === undefined ? 0 : Number(value);
+    if (!Number.isInteger(n) || n < 0) {
+        throw new Error(
+            `${PROJECT}:${section}.passwordRotation = ${JSON.stringify(value)} in the stack file: allowed is a whole number from 0; fix it before rotating`,
+        );
+    }
+    return { path: `${section}.passwordRotation`, value: String(n + 1) };
+}
 
 /** A strong random secret: 48 random bytes, base64url (64 characters). */
 export function newSecretValue(): string {

@@ -7,6 +7,7 @@ import {
     deployEdit,
     describeEdit,
     newSecretValue,
+    passwordRotationEdit,
     rotateKey,
     scaleEdits,
 } from "../../ops/runbook";
@@ -55,9 +56,28 @@ describe("deploy", () => {
 });
 
 describe("rotate", () => {
+    test("a service password is one more in its counter (absent is 0), never a value of ours", () => {
+        expect(passwordRotationEdit("databasePassword", {})).toEqual({
+            path: "database.passwordRotation",
+            value: "1",
+        });
+        expect(
+            passwordRotationEdit("redisPassword", {
+                "fpsgame-infra:redis": { databaseName: "r", passwordRotation: 4 },
+            }),
+        ).toEqual({ path: "redis.passwordRotation", value: "5" });
+        expect(() =>
+            passwordRotationEdit("databasePassword", { "fpsgame-infra:database": { passwordRotation: "x" } }),
+        ).toThrow(
+            'fpsgame-infra:database.passwordRotation = "x" in the stack file: allowed is a whole number from 0; fix it before rotating',
+        );
+    });
+
     test("only the API's own secrets; a new value is 64 random base64url characters, never shown", () => {
         expect(rotateKey("jwtSecret")).toBe("jwtSecret");
-        expect(() => rotateKey("vercel:apiToken")).toThrow('--secret "vercel:apiToken": allowed is jwtSecret');
+        expect(() => rotateKey("vercel:apiToken")).toThrow(
+            '--secret "vercel:apiToken": allowed is jwtSecret, databasePassword, redisPassword',
+        );
         const a = newSecretValue();
         expect(a).toMatch(/^[A-Za-z0-9_-]{64}$/);
         expect(newSecretValue()).not.toBe(a);
