@@ -13,7 +13,7 @@ import { Client } from "pg";
 import { localcloudPaths } from "../../localcloud/services/env";
 import { clientConnectionString } from "../../migrations/runner";
 import { runPulumi } from "../../ops/workspace";
-import { E2E_TIMEOUT_MS, E2EStack, flyAdmin } from "./harness";
+import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, runCommand } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -171,6 +171,12 @@ describe("database.passwordRotation: 1 and redis.passwordRotation: 1", () => {
 
     test("the next preview plans nothing: the reset ran once", async () => {
         expect(await stack.previewSteps()).toEqual([]);
+    });
+
+    test("the drift check finds nothing: a rotation is not drift", async () => {
+        const r = await runCommand("drift", stack.name, ["--json"]);
+        expect(JSON.parse(r.stdout)).toEqual({ stack: stack.name, drifted: [], errors: [] });
+        expect(r.code).toBe(0);
     });
 });
 
