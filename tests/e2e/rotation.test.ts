@@ -111,12 +111,15 @@ test("without the rotation keys nothing is planned, and the created passwords wo
     expect(await redisPing(before.REDIS_URL)).toBe("PONG");
 });
 
-describe("database.passwordRotation: 1 and redis.passwordRotation: 1", () => {
+describe("database.passwordRotation: 1 (npm run rotate) and redis.passwordRotation: 1", () => {
     let after: { DATABASE_URL: string; REDIS_URL: string };
     let engineOutput: string;
 
     beforeAll(async () => {
-        await stack.configSet("database.passwordRotation", "1");
+        // As an operator does it: the runbook's command for one, a config edit for the other.
+        const edit = await runCommand("rotate", stack.name, ["--no-policy", "--secret", "databasePassword"]);
+        expect(edit.code).toBe(0);
+        expect(edit.stderr).toContain(`Pulumi.${stack.name}.yaml: database.passwordRotation = 1`);
         await stack.configSet("redis.passwordRotation", "1");
         const r = await stack.upOk();
         engineOutput = r.stdout + r.stderr;
