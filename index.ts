@@ -14,8 +14,14 @@ import { ApiSecretName, ROOT } from "./lib/names";
 
 const config = loadStackConfig();
 
-const database = new NeonDatabase(ROOT.database, config.database);
-const redis = new UpstashRedis(ROOT.redis, config.redis);
+const database = new NeonDatabase(ROOT.database, { ...config.database, apiKey: config.secrets.neonApiKey });
+const redis = new UpstashRedis(ROOT.redis, {
+    ...config.redis,
+    api:
+        config.upstashEmail !== undefined && config.secrets.upstashApiKey !== undefined
+            ? { email: config.upstashEmail, apiKey: config.secrets.upstashApiKey }
+            : undefined,
+});
 const migrations = new DatabaseMigrations(
     ROOT.migrations,
     {

@@ -1,5 +1,7 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as upstash from "@upstash/pulumi";
+import { ROTATE_SCRIPT } from "./neonDatabase";
 
 /** Arguments of {@link UpstashRedis}. */
 export interface UpstashRedisArgs {
@@ -15,6 +17,15 @@ export interface UpstashRedisArgs {
     readonly budgetUsd: number;
     /** Let Upstash raise the plan's limits automatically. */
     readonly autoScale: boolean;
+    /**
+     * Password rotations so far. Above 0, the component resets the database's password through
+     * Upstash's API, and again each time the number changes; `url` then carries the new
+     * password, and the old one stops working. 0: the password the database was created with,
+     * and no reset command at all. @default 0
+     */
+    readonly passwordRotation: number;
+    /** Upstash account email and API key (secret) the reset calls the API with; required when rotating. */
+    readonly api?: { readonly email: string; readonly apiKey: pulumi.Input<string> };
 }
 
 /**
@@ -26,6 +37,8 @@ export class UpstashRedis extends pulumi.ComponentResource {
     static readonly TYPE = "fpsgame:upstash:Redis";
 
     public readonly database: upstash.RedisDatabase;
+    /** The password reset, when `passwordRotation` is above 0; its stdout (secret) is the password. */
+    public readonly passwordRotation?: command.local.Command;
     /** `rediss://default:<password>@<endpoint>:<port>`. Secret. */
     public readonly url: pulumi.Output<string>;
     /** The endpoint host (no credentials). */
@@ -49,14 +62,47 @@ export class UpstashRedis extends pulumi.ComponentResource {
             { parent: this, additionalSecretOutputs: ["password", "restToken", "readOnlyRestToken"] },
         );
 
+        const rotation = createPasswordRotation(this, database);
+        const password = rotation === undefined ? database.password : rotation.stdout;
+
         this.database = database;
+        this.passwordRotation = rotation;
         this.endpoint = database.endpoint;
         this.url = pulumi.secret(
             pulumi
-                .all([database.endpoint, database.port, database.password])
-                .apply(([endpoint, port, password]) => redisUrl(endpoint, port, password)),
+                .all([database.endpoint, database.port, password])
+                .apply(([endpoint, port, pw]) => redisUrl(endpoint, port, pw)),
         );
         this.registerOutputs({ endpoint: this.endpoint });
+
+        /** The reset, as in NeonDatabase (the same reasons: no provider input, replace on the number). */
+        function createPasswordRotation(
+            parent: UpstashRedis,
+            db: upstash.RedisDatabase,
+        ): command.local.Command | undefined {
+            if (args.passwordRotation === 0) return undefined;
+            if (args.api === undefined) {
+                throw new pulumi.RunError(
+                    `${name}: a password rotation of the Upstash database needs the account email and API key (upstash:email, upstash:apiKey)`,
+                );
+            }
+            return new command.local.Command(
+                `${name}-password-rotation`,
+                {
+                    create: `${ROTATE_SCRIPT} upstash`,
+                    update: `${ROTATE_SCRIPT} keep`,
+                    environment: {
+                        UPSTASH_EMAIL: args.api.email,
+                        UPSTASH_API_KEY: pulumi.secret(args.api.apiKey),
+                        UPSTASH_DATABASE_ID: db.databaseId,
+                    },
+                    triggers: [args.passwordRotation, db.databaseId],
+                    // The output is the password: never streamed to the engine's log.
+                    logging: command.local.Logging.None,
+                },
+                { parent, additionalSecretOutputs: ["stdout"] },
+            );
+        }
     }
 }
 

@@ -64,6 +64,12 @@ const DURATION_ALLOWED = "must be a Go duration above zero, such as 15s, 1.5s, 5
 const duration = () => z.string(DURATION_ALLOWED).refine((v) => (parseGoDuration(v) ?? 0) > 0, DURATION_ALLOWED);
 const envKey = () => pattern(ENV_KEY, "must be an UPPER_SNAKE_CASE name");
 const urlPath = () => z.string("must be a path starting with /").startsWith("/", "must be a path starting with /");
+// A counter, not a date: each raise is one rotation, the diff reads `1 -> 2`, two rotations on
+// one day stay two, and no time zone or format can make two values mean the same.
+const ROTATION_ALLOWED =
+    "must be a whole number from 0 (no rotation yet) to 1000000; raise it by one to issue a new password";
+const rotationCounter = () =>
+    z.number(ROTATION_ALLOWED).int(ROTATION_ALLOWED).min(0, ROTATION_ALLOWED).max(1_000_000, ROTATION_ALLOWED);
 const cu = () => {
     const allowed = `must be a number of compute units from ${NEON_CU.min} to ${NEON_CU.max}`;
     return z.number(allowed).min(NEON_CU.min, allowed).max(NEON_CU.max, allowed);
@@ -219,6 +225,13 @@ const databaseSchema = z.strictObject({
      * runner refuses such a move with nothing changed. Set it for the one update that needs it.
      */
     allowDataLoss: flag().default(false),
+    /**
+     * Password rotations of the owner role so far. Raising it makes the next `up` reset the
+     * role's password on Neon (with `neon:apiKey`) and roll the API's machines onto the new
+     * DATABASE_URL; the old password stops working. 0 (the default): never rotated, the
+     * password the project was created with.
+     */
+    passwordRotation: rotationCounter().default(0),
 });
 
 const redisSchema = z.strictObject({
@@ -240,6 +253,12 @@ const redisSchema = z.strictObject({
     /** Monthly budget cap in USD; Upstash throttles the database when it is reached. */
     budgetUsd: int(1, 100000),
     autoScale: flag().default(false),
+    /**
+     * Password rotations of the database so far. Raising it makes the next `up` reset the
+     * password on Upstash (with `upstash:email` and `upstash:apiKey`) and roll the API's machines
+     * onto the new REDIS_URL; the old password stops working. 0 (the default): never rotated.
+     */
+    passwordRotation: rotationCounter().default(0),
 });
 
 /** The plain (non-secret) part of the stack config, as written in `Pulumi.<stack>.yaml`. */
@@ -460,7 +479,12 @@ export interface StackConfig<S> {
     frontend: FrontendConfig;
     database: DatabaseConfig;
     redis: RedisConfig;
-    secrets: { jwtSecret: S };
+    /**
+     * `neonApiKey` and `upstashApiKey` (with `upstashEmail`) are the providers' credentials,
+     * present when the stack sets them; the password resets call the APIs with them.
+     */
+    secrets: { jwtSecret: S; neonApiKey?: S; upstashApiKey?: S };
+    upstashEmail?: string;
 }
 
 /** Raw values as read from config: plain objects, plus secrets (already wrapped by the caller). */
@@ -470,6 +494,10 @@ export interface RawStackConfig<S> {
     database?: unknown;
     redis?: unknown;
     jwtSecret?: S;
+    /** `neon:apiKey`, `upstash:apiKey` (secrets) and `upstash:email`: needed when a password is rotated. */
+    neonApiKey?: S;
+    upstashApiKey?: S;
+    upstashEmail?: string;
     /**
      * Every key set under the project's namespace in the stack (without the `fpsgame-infra:`
      * prefix), so that unknown ones are reported. Not checked when omitted.
@@ -526,6 +554,7 @@ export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
             `${CONFIG_NAMESPACE}:jwtSecret: missing; it is required as a secret: \`pulumi config set --secret jwtSecret <value>\``,
         );
     }
+    problems.push(...rotationProblems(raw, parsed as { database?: DatabaseConfig; redis?: RedisConfig }));
     if (raw.credentials !== undefined) {
         problems.push(...credentialProblems(raw.credentials.values, raw.credentials.stack));
     }
@@ -537,8 +566,53 @@ export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
         frontend: parsed.frontend as FrontendConfig,
         database: parsed.database as DatabaseConfig,
         redis: parsed.redis as RedisConfig,
-        secrets: { jwtSecret: raw.jwtSecret as S },
+        secrets: {
+            jwtSecret: raw.jwtSecret as S,
+            ...(raw.neonApiKey !== undefined ? { neonApiKey: raw.neonApiKey } : {}),
+            ...(raw.upstashApiKey !== undefined ? { upstashApiKey: raw.upstashApiKey } : {}),
+        },
+        ...(raw.upstashEmail !== undefined ? { upstashEmail: raw.upstashEmail } : {}),
     };
+}
+
+/**
+ * A rotation needs the API credentials it resets the password with; a missing one is reported
+ * at preview, with the command that sets it, rather than by the reset in the middle of an up.
+ */
+function rotationProblems<S>(
+    raw: RawStackConfig<S>,
+    parsed: { database?: DatabaseConfig; redis?: RedisConfig },
+): string[] {
+    const problems: string[] = [];
+    const needs = (key: string, rotation: number, missing: string[], api: string) => {
+        if (rotation > 0 && missing.length > 0) {
+            problems.push(
+                `${CONFIG_NAMESPACE}:${key}.passwordRotation = ${rotation}: the reset calls ${api} with ${missing.join(" and ")}, which the stack does not set: ${missing
+                    .map((k) =>
+                        k.endsWith(":email")
+                            ? `\`pulumi config set ${k} <account email>\``
+                            : `\`pulumi config set --secret ${k}\``,
+                    )
+                    .join(", ")}`,
+            );
+        }
+    };
+    if (parsed.database !== undefined) {
+        needs(
+            "database",
+            parsed.database.passwordRotation,
+            raw.neonApiKey === undefined ? ["neon:apiKey"] : [],
+            "Neon's API",
+        );
+    }
+    if (parsed.redis !== undefined) {
+        const missing = [
+            ...(raw.upstashEmail === undefined || raw.upstashEmail === "" ? ["upstash:email"] : []),
+            ...(raw.upstashApiKey === undefined ? ["upstash:apiKey"] : []),
+        ];
+        needs("redis", parsed.redis.passwordRotation, missing, "Upstash's API");
+    }
+    return problems;
 }
 
 /** Parses one section: its fields, then every cross-field check whose fields are valid. */

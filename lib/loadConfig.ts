@@ -21,6 +21,10 @@ export function loadStackConfig(): StackConfig<pulumi.Output<string>> {
             database: cfg.getObject("database"),
             redis: cfg.getObject("redis"),
             jwtSecret: cfg.getSecret("jwtSecret"),
+            // The providers' own keys, read here too: a password reset calls their APIs with them.
+            neonApiKey: new pulumi.Config("neon").getSecret("apiKey"),
+            upstashApiKey: new pulumi.Config("upstash").getSecret("apiKey"),
+            upstashEmail: new pulumi.Config("upstash").get("email"),
             keys: Object.keys(all)
                 .filter((k) => k.startsWith(`${CONFIG_NAMESPACE}:`))
                 .map((k) => k.slice(CONFIG_NAMESPACE.length + 1)),

@@ -44,6 +44,8 @@ import {
     deployEdit,
     describeEdit,
     newSecretValue,
+    PASSWORD_COUNTERS,
+    passwordRotationEdit,
     rotateKey,
     scaleEdits,
 } from "./runbook";
@@ -575,10 +577,18 @@ async function main(argv: string[]): Promise<void> {
         program
             .command("rotate")
             .description("rotate a secret: a strong random value (or --stdin), stored encrypted, never shown")
-            .option("--secret <key>", "the secret's config key: jwtSecret")
-            .option("--stdin", "read the new value from stdin instead of generating one"),
+            .option(
+                "--secret <key>",
+                "jwtSecret (a new value), databasePassword or redisPassword (a reset by the service at the next up)",
+            )
+            .option("--stdin", "read the new value from stdin instead of generating one (jwtSecret)"),
     ).action(async (o: EditOpts & { secret?: string; stdin?: boolean }) => {
         const key = rotateKey(o.secret);
+        if (key in PASSWORD_COUNTERS) {
+            // The service issues the password: no value to give, only the counter to raise.
+            if (o.stdin) throw new Error(`--stdin: ${key} is issued by its service at the next up; no value is read`);
+            process.exit(await editConfig(o, [passwordRotationEdit(key, readStackFile(o.stack))]));
+        }
         const value = o.stdin ? await readStdin() : newSecretValue();
         if (value.length < 32)
             throw new Error(`--stdin: the new ${key} has ${value.length} characters; allowed is at least 32`);

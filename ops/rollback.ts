@@ -195,11 +195,35 @@ export function restoreConfig(
     for (const [key, value] of Object.entries(current)) {
         if (isSecure(value) && config[key] === undefined && !(key in target)) config[key] = value;
     }
+    keepRotations(config, current);
     const changes: ConfigChange[] = [];
     for (const key of [...new Set([...Object.keys(current), ...Object.keys(config)])].sort()) {
         diffValues(key, current[key], config[key], changes);
     }
     return { config, changes, missingSecrets };
+}
+
+/** The config keys whose `passwordRotation` counts the password resets of a service so far. */
+export const ROTATION_KEYS = ["fpsgame-infra:database", "fpsgame-infra:redis"] as const;
+
+/**
+ * Today's `passwordRotation` of each service, whatever the entry had. A reset cannot be undone:
+ * the passwords of older entries no longer work, and the one in force is in the state of the
+ * last reset. Going back to an older (or absent) number would replace that reset with another
+ * (a new password, harmless), or, back to none, drop it and hand the API the password the
+ * service was created with, which is refused. So a rollback keeps the rotations as secrets are
+ * kept.
+ */
+function keepRotations(config: StackConfig, current: StackConfig): void {
+    const isObj = (v: unknown): v is Record<string, unknown> =>
+        typeof v === "object" && v !== null && !Array.isArray(v) && !isSecure(v);
+    for (const key of ROTATION_KEYS) {
+        const now = isObj(current[key]) ? current[key].passwordRotation : undefined;
+        const restored = config[key];
+        if (!isObj(restored)) continue;
+        const { passwordRotation: _ignored, ...rest } = restored;
+        config[key] = now === undefined ? rest : { ...rest, passwordRotation: now };
+    }
 }
 
 /** The schema version a `database.migrateTo` value means, given the newest migration. */

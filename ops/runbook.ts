@@ -8,6 +8,7 @@
  *   npm run scale -- --stack prod --vm performance:2:4096        (api.vm)
  *   npm run deploy -- --stack prod --image registry.fly.io/fpsgame-api:v1.5.0   (api.image)
  *   npm run rotate -- --stack prod --secret jwtSecret            (a strong random value; --stdin reads one)
+ *   npm run rotate -- --stack prod --secret databasePassword     (database.passwordRotation + 1; redisPassword too)
  *   npm run status -- --stack prod                               (machines, checks, last update, schema)
  *   npm run health -- --stack prod                               (the post-deploy health gate alone)
  *   npm run backup -- --stack prod                               (pg_dump of the database to a file)
@@ -19,6 +20,7 @@ import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { NEON_DATABASE_TYPE, withPassword } from "../lib/connection";
 import { REPO_ROOT } from "./env";
 import { PROJECT, ProjectStack, setSecretConfig } from "./workspace";
 
@@ -99,8 +101,34 @@ export function deployEdit(image: string | undefined): ConfigEdit {
     return { path: "api.image", value: image };
 }
 
-/** Secrets `npm run rotate` may set: the API's own (provider credentials are rotated at their provider first). */
-export const ROTATABLE = ["jwtSecret"] as const;
+/**
+ * What `npm run rotate` rotates: the API's own secret (a new value in its secure key), and the
+ * passwords the services issue (one more in the service's `passwordRotation` counter, so the next
+ * up resets it). Provider credentials are rotated at their provider first.
+ */
+export const ROTATABLE = ["jwtSecret", "databasePassword", "redisPassword"] as const;
+
+/** The config section whose `passwordRotation` counts each service password's resets. */
+export const PASSWORD_COUNTERS: Readonly<Record<string, "database" | "redis">> = {
+    databasePassword: "database",
+    redisPassword: "redis",
+};
+
+/**
+ * The edit that rotates a service's password: its counter, one more than the stack file holds
+ * (absent is 0). `config` is the stack file's `config:` map.
+ */
+export function passwordRotationEdit(secret: string, config: Record<string, unknown>): ConfigEdit {
+    const section = PASSWORD_COUNTERS[secret];
+    const value = (config[`${PROJECT}:${section}`] as { passwordRotation?: unknown } | undefined)?.passwordRotation;
+    const n = value === undefined ? 0 : Number(value);
+    if (!Number.isInteger(n) || n < 0) {
+        throw new Error(
+            `${PROJECT}:${section}.passwordRotation = ${JSON.stringify(value)} in the stack file: allowed is a whole number from 0; fix it before rotating`,
+        );
+    }
+    return { path: `${section}.passwordRotation`, value: String(n + 1) };
+}
 
 /** A strong random secret: 48 random bytes, base64url (64 characters). */
 export function newSecretValue(): string {
@@ -132,17 +160,43 @@ export function describeEdit(e: ConfigEdit): string {
 
 /** The database's connection string from the stack's state (decrypted in memory only, never printed). */
 export async function databaseUrl(ps: ProjectStack): Promise<string> {
-    const state = (await ps.workspace.exportStack(ps.name)).deployment as {
-        resources?: { type: string; outputs?: Record<string, unknown> }[];
-    };
-    const project = (state.resources ?? []).find((r) => r.type === "neon:index/project:Project");
-    // Exported with --show-secrets, a secret output is `{<sig>: …, plaintext: "<JSON>"}`.
-    const raw = project?.outputs?.connectionUri as string | { plaintext?: string } | undefined;
-    const uri: unknown = typeof raw === "object" && typeof raw.plaintext === "string" ? JSON.parse(raw.plaintext) : raw;
-    if (typeof uri !== "string" || uri === "") {
+    const state = (await ps.workspace.exportStack(ps.name)).deployment as { resources?: StateResource[] };
+    const uri = databaseUrlFromState(state.resources ?? []);
+    if (uri === undefined) {
         throw new Error(`stack ${ps.name} has no database in its state yet: npm run up -- --stack ${ps.name} first`);
     }
-    const u = new URL(uri);
+    return uri;
+}
+
+/** A resource of an exported deployment, as far as {@link databaseUrlFromState} reads it. */
+export interface StateResource {
+    urn?: string;
+    type: string;
+    outputs?: Record<string, unknown>;
+}
+
+/**
+ * The connection string the API uses, from an exported deployment: the Neon project's, with the
+ * password of the last rotation when the database's password was rotated (the reset command's
+ * stdout, see components/neonDatabase.ts), so the commands reach the database exactly as the
+ * API does. `sslmode=require` always. Undefined when the state has no database yet.
+ */
+export function databaseUrlFromState(resources: readonly StateResource[]): string | undefined {
+    // Exported with --show-secrets, a secret output is `{<sig>: …, plaintext: "<JSON>"}`.
+    const plain = (raw: unknown): unknown =>
+        typeof raw === "object" && raw !== null && typeof (raw as { plaintext?: unknown }).plaintext === "string"
+            ? JSON.parse((raw as { plaintext: string }).plaintext)
+            : raw;
+    const project = resources.find((r) => r.type === "neon:index/project:Project");
+    const uri = plain(project?.outputs?.connectionUri);
+    if (typeof uri !== "string" || uri === "") return undefined;
+    const rotation = resources.find(
+        (r) =>
+            r.type === "command:local:Command" &&
+            (r.urn ?? "").includes(`${NEON_DATABASE_TYPE}$command:local:Command::`),
+    );
+    const password = plain(rotation?.outputs?.stdout);
+    const u = new URL(typeof password === "string" && password !== "" ? withPassword(uri, password) : uri);
     u.searchParams.set("sslmode", "require");
     return u.toString();
 }

@@ -6,6 +6,7 @@ import { hashMigrations, newestMigration } from "../../components/databaseMigrat
 import { batchSize, rolloutOrder } from "../../components/flyApiApp";
 import { requireSsl } from "../../components/neonDatabase";
 import { redisUrl } from "../../components/upstashRedis";
+import { withPassword } from "../../lib/connection";
 
 describe("rolloutOrder", () => {
     test("interleaves regions so each batch takes machines from every region in turn", () => {
@@ -45,6 +46,18 @@ describe("requireSsl", () => {
         expect(requireSsl("postgresql://u:p@h/db?sslmode=disable&application_name=api")).toBe(
             "postgresql://u:p@h/db?sslmode=require&application_name=api",
         );
+    });
+});
+
+describe("withPassword", () => {
+    test("replaces only the password, escaping what a URL needs", () => {
+        const uri = withPassword("postgresql://owner:old@h.neon.tech/fpsgame?sslmode=require", "n/w@p:ss");
+        const url = new URL(uri);
+        expect(decodeURIComponent(url.password)).toBe("n/w@p:ss");
+        expect(uri.replace(url.password, "X")).toBe("postgresql://owner:X@h.neon.tech/fpsgame?sslmode=require");
+    });
+    test("an empty password is refused, never a URL without one", () => {
+        expect(() => withPassword("postgresql://owner:old@h/db", "")).toThrow("printed no password");
     });
 });
 

@@ -26,6 +26,8 @@ export interface RecordedResource {
     state: Record<string, unknown>;
     protect: boolean;
     deleteBeforeReplace: boolean;
+    /** `additionalSecretOutputs`: outputs the engine must encrypt though the provider does not say so. */
+    additionalSecretOutputs: string[];
     /** The parent's name, or undefined for children of the stack. */
     parent?: string;
     parentType?: string;
@@ -41,6 +43,9 @@ export interface ProgramRun {
     /** The random values used for the stack file's `secure:` keys, by config key. */
     secretValues: Record<string, string>;
 }
+
+/** What a mocked password reset prints: this prefix and the command's name. */
+export const ROTATED_PREFIX = "rotatedpw-";
 
 export type StackName = "prod" | "staging" | "local";
 
@@ -92,14 +97,22 @@ function synthesize(type: string, name: string, inputs: Record<string, unknown>)
                 databaseHost: `ep-mock.${String(inputs.regionId)}.aws.neon.tech`,
                 databaseName: (inputs.branch as Record<string, unknown>)?.databaseName,
                 databasePassword: `mockpw-${name}`,
+                defaultBranchId: `br-mock-${name}`,
             };
         case "upstash:index/redisDatabase:RedisDatabase":
-            return { endpoint: `${String(inputs.databaseName)}.upstash.io`, port: 6379, password: `mockredis-${name}` };
+            return {
+                endpoint: `${String(inputs.databaseName)}.upstash.io`,
+                port: 6379,
+                password: `mockredis-${name}`,
+                databaseId: `mockdb-${name}`,
+            };
         case "fly:index:AppSecrets":
             return { version: 1, names: Object.keys((inputs.values as Record<string, unknown>) ?? {}).sort() };
         case "fly:index:Machine":
             return { machineId: `m-${name}`, instanceId: "01MOCK", state: "started", privateIp: "fdaa::2" };
         case "command:local:Command":
+            // A password reset prints the new password; the migrations print their summary.
+            if (name.endsWith("-password-rotation")) return { stdout: `${ROTATED_PREFIX}${name}`, stderr: "" };
             return { stdout: "schema at version 3; nothing to do", stderr: "" };
         default:
             return {};
@@ -177,6 +190,7 @@ export async function runProgram(stack: StackName, overrides: Record<string, unk
                             state: {},
                             protect: opts.protect === true,
                             deleteBeforeReplace: opts.deleteBeforeReplace === true,
+                            additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? [])],
                             parent: parent?.__name,
                             parentType: parent?.__pulumiType,
                             dependsOn: (deps as (import("@pulumi/pulumi").Resource & { __name?: string })[]).map((d) =>

@@ -180,6 +180,42 @@ describe("the config a rollback restores", () => {
         expect(JSON.stringify(r.changes)).not.toContain("v1:");
     });
 
+    test("today's password rotations are kept, as secrets are: a reset cannot be undone", () => {
+        const withRotations = {
+            ...current,
+            "fpsgame-infra:database": { projectName: "p", passwordRotation: 2 },
+            "fpsgame-infra:redis": { databaseName: "r", budgetUsd: 20, passwordRotation: 1 },
+        };
+        const entry = {
+            ...target,
+            // Before any rotation of the database; the Redis entry had an older one.
+            "fpsgame-infra:database": { value: "{}", objectValue: { projectName: "p" }, secret: false },
+            "fpsgame-infra:redis": {
+                value: "{}",
+                objectValue: { databaseName: "r", budgetUsd: 10, passwordRotation: 0 },
+                secret: false,
+            },
+        };
+        const r = restoreConfig(entry, withRotations);
+        expect(r.config["fpsgame-infra:database"]).toEqual({ projectName: "p", passwordRotation: 2 });
+        expect(r.config["fpsgame-infra:redis"]).toEqual({ databaseName: "r", budgetUsd: 10, passwordRotation: 1 });
+        expect(r.changes.map((c) => c.key)).not.toContain("fpsgame-infra:database.passwordRotation");
+        expect(r.changes).toContainEqual({ key: "fpsgame-infra:redis.budgetUsd", from: 20, to: 10 });
+    });
+
+    test("a rotation the stack never had is not invented by a rollback", () => {
+        const entry = {
+            ...target,
+            "fpsgame-infra:database": {
+                value: "{}",
+                objectValue: { projectName: "p", passwordRotation: 4 },
+                secret: false,
+            },
+        };
+        const r = restoreConfig(entry, { ...current, "fpsgame-infra:database": { projectName: "p" } });
+        expect(r.config["fpsgame-infra:database"]).toEqual({ projectName: "p" });
+    });
+
     test("the stack file keeps its comments and other keys; only config: is replaced", () => {
         const text = '# the local stack\nconfig:\n  fpsgame-infra:localCloud: "true"\nencryptionsalt: v1:abc\n';
         const out = withConfig(text, { "fpsgame-infra:localCloud": "true", "fpsgame-infra:api": { image: "x:1" } });

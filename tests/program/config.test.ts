@@ -45,6 +45,9 @@ test("the prod file parses, with defaults filled in", () => {
     expect(cfg.api.paths).toEqual({ health: "/healthz", ready: "/readyz", metrics: "/metrics", websocket: "/ws" });
     expect(cfg.api.checks.waitTimeoutSeconds).toBe(300);
     expect(cfg.database.migrateTo).toBe("latest");
+    // No rotation key: no rotation ever done, so an existing stack's preview shows no change.
+    expect(cfg.database.passwordRotation).toBe(0);
+    expect(cfg.redis.passwordRotation).toBe(0);
     expect(cfg.frontend.envTargets).toEqual(["production", "preview"]);
 });
 
@@ -169,7 +172,7 @@ const cases: [string, (c: Raw) => void, string | string[]][] = [
     [
         "a whole section given as a string",
         (c) => ((c as RawStackConfig<string>).redis = "fpsgame-prod"),
-        'fpsgame-infra:redis = "fpsgame-prod": must be a mapping with the keys: databaseName, primaryRegion, readRegions, eviction, budgetUsd, autoScale',
+        'fpsgame-infra:redis = "fpsgame-prod": must be a mapping with the keys: databaseName, primaryRegion, readRegions, eviction, budgetUsd, autoScale, passwordRotation',
     ],
     [
         "a nested object given as a number",
@@ -200,6 +203,35 @@ const cases: [string, (c: Raw) => void, string | string[]][] = [
         "a migration target that is not a whole number",
         (c) => (c.database.migrateTo = 1.5),
         'fpsgame-infra:database.migrateTo = 1.5: must be "latest" or a migration number (0 or more)',
+    ],
+    [
+        "a password rotation given as a date",
+        (c) => (c.database.passwordRotation = "2026-12-02"),
+        'fpsgame-infra:database.passwordRotation = "2026-12-02": must be a whole number from 0 (no rotation yet) to 1000000; raise it by one to issue a new password',
+    ],
+    [
+        "a negative password rotation",
+        (c) => (c.redis.passwordRotation = -1),
+        "fpsgame-infra:redis.passwordRotation = -1: must be a whole number from 0 (no rotation yet) to 1000000; raise it by one to issue a new password",
+    ],
+    [
+        "a fractional password rotation",
+        (c) => (c.redis.passwordRotation = 1.5),
+        "fpsgame-infra:redis.passwordRotation = 1.5: must be a whole number from 0 (no rotation yet) to 1000000; raise it by one to issue a new password",
+    ],
+    [
+        "a database password rotation without neon:apiKey",
+        (c) => {
+            c.database.passwordRotation = 1;
+            c.upstashEmail = "ops@example.com";
+            c.upstashApiKey = "k";
+        },
+        "fpsgame-infra:database.passwordRotation = 1: the reset calls Neon's API with neon:apiKey, which the stack does not set: `pulumi config set --secret neon:apiKey`",
+    ],
+    [
+        "a Redis password rotation without upstash:email and upstash:apiKey",
+        (c) => (c.redis.passwordRotation = 2),
+        "fpsgame-infra:redis.passwordRotation = 2: the reset calls Upstash's API with upstash:email and upstash:apiKey, which the stack does not set: `pulumi config set upstash:email <account email>`, `pulumi config set --secret upstash:apiKey`",
     ],
     [
         "an empty framework",

@@ -172,7 +172,7 @@ describe("prod stack", () => {
                 projectId: "db-project-id",
                 branchId: expect.stringMatching(/^migrations-restore-point-[0-9a-f]{10}-id$/),
                 branchName: expect.stringMatching(/^restore-point-[0-9a-f]{10}$/),
-                parentBranchId: undefined, // the mocks leave the project's defaultBranchId unset
+                parentBranchId: "br-mock-db-project", // the project's default branch, as the mocks give it
             },
         });
         expect(Object.values(run.outputs).every((o) => !o.secret)).toBe(true);
