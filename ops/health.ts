@@ -228,23 +228,28 @@ export async function healthGate(t: GateTarget, opts: GateOptions): Promise<Gate
     return { ok: checks.every((c) => c.ok), checks };
 }
 
+/**
+ * Runs `fn` with the stack engine's Fly token and API URL in `process.env`, where the provider's
+ * client reads both on every request (it never keeps a token), and puts the old values back.
+ */
+export async function withFlyEnv<T>(env: NodeJS.ProcessEnv, fn: () => Promise<T>): Promise<T> {
+    const saved = { token: process.env.FLY_API_TOKEN, url: process.env.FLY_API_URL };
+    process.env.FLY_API_TOKEN = env.FLY_API_TOKEN ?? saved.token;
+    if (env.FLY_API_URL) process.env.FLY_API_URL = env.FLY_API_URL;
+    try {
+        return await fn();
+    } finally {
+        for (const [k, v] of [
+            ["FLY_API_TOKEN", saved.token],
+            ["FLY_API_URL", saved.url],
+        ] as const) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+    }
+}
+
 /** A Fly client for the environment the stack's engine runs in (its token and API URL). */
 export function flyLister(env: NodeJS.ProcessEnv, app: string): () => Promise<FlyMachine[]> {
-    return async () => {
-        const saved = { token: process.env.FLY_API_TOKEN, url: process.env.FLY_API_URL };
-        // The client reads both per request from process.env (it never keeps a token).
-        process.env.FLY_API_TOKEN = env.FLY_API_TOKEN ?? saved.token;
-        if (env.FLY_API_URL) process.env.FLY_API_URL = env.FLY_API_URL;
-        try {
-            return await new FlyClient({ retries: 2 }).listMachines(app);
-        } finally {
-            for (const [k, v] of [
-                ["FLY_API_TOKEN", saved.token],
-                ["FLY_API_URL", saved.url],
-            ] as const) {
-                if (v === undefined) delete process.env[k];
-                else process.env[k] = v;
-            }
-        }
-    };
+    return () => withFlyEnv(env, () => new FlyClient({ retries: 2 }).listMachines(app));
 }

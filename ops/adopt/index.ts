@@ -23,6 +23,7 @@ import { baselineTo, clientConnectionString, handAppliedVersion, HandAppliedSche
 import { FlyClient } from "../../providers/fly/provider/client";
 import { PlannedStep, PreviewCollector } from "../ci/previewReport";
 import { readStackFile, REPO_ROOT } from "../env";
+import { withFlyEnv } from "../health";
 import { PolicyOptions } from "../pulumi";
 import { databaseUrl } from "../runbook";
 import { openStack, PROJECT, ProjectStack, runOp, Streams } from "../workspace";
@@ -117,26 +118,9 @@ export async function discover(
     log: (l: string) => void,
 ): Promise<Inventory> {
     log(`reading Fly app "${config.api.appName}" (Machines API)`);
-    const saved = { token: process.env.FLY_API_TOKEN, url: process.env.FLY_API_URL };
-    // The provider's client reads its URL and token from the environment on every request.
-    process.env.FLY_API_TOKEN = ps.env.FLY_API_TOKEN ?? saved.token;
-    if (ps.env.FLY_API_URL) process.env.FLY_API_URL = ps.env.FLY_API_URL;
-    let fly;
-    try {
-        fly = await findFlyApp(
-            new FlyClient({ log: (m) => log(`  fly: ${m}`) }),
-            config.api.appName,
-            config.api.customDomain,
-        );
-    } finally {
-        for (const [k, v] of [
-            ["FLY_API_TOKEN", saved.token],
-            ["FLY_API_URL", saved.url],
-        ] as const) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
-    }
+    const fly = await withFlyEnv(ps.env, () =>
+        findFlyApp(new FlyClient({ log: (m) => log(`  fly: ${m}`) }), config.api.appName, config.api.customDomain),
+    );
     log(`reading Neon project "${config.database.projectName}"`);
     const neon = await findNeonProject({
         name: config.database.projectName,
