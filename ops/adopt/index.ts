@@ -143,7 +143,12 @@ export async function discover(
     });
     return {
         fly,
-        neon: neon && { id: neon.projectId, name: neon.name },
+        neon: neon && {
+            id: neon.projectId,
+            name: neon.name,
+            databases: neon.databases.map((d) => d.name),
+            roles: neon.roles.map((r) => r.name),
+        },
         // The provider's id (`upstash-database-<id>`) is what its Read takes.
         upstash: upstash && { id: upstash.id, name: upstash.name },
         vercel: vercel && {

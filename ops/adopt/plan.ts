@@ -37,10 +37,12 @@ export const TYPES = {
     vercelDomain: "vercel:index/projectDomain:ProjectDomain",
 } as const;
 
-/** A Neon project as found by name. */
+/** A Neon project as found by name, with its default branch's databases and roles. */
 export interface NeonFoundLike {
     readonly id: string;
     readonly name: string;
+    readonly databases?: readonly string[];
+    readonly roles?: readonly string[];
 }
 /** An Upstash database as found by name. */
 export interface UpstashFoundLike {
@@ -214,8 +216,21 @@ export function planAdoption(
     // Neon
     const db = inventory.neon;
     const projectName = `${ROOT.database}-project`;
-    if (db) take(TYPES.neonProject, projectName, db.id, ROOT.database, `Neon project "${db.name}" (${db.id})`);
-    else
+    if (db) {
+        take(TYPES.neonProject, projectName, db.id, ROOT.database, `Neon project "${db.name}" (${db.id})`);
+        // The project's default branch is the program's (its database and owner role): another
+        // name would make the first up replace the project, which holds the data.
+        for (const [what, key, want, have] of [
+            ["database", "database.databaseName", config.database.databaseName, db.databases],
+            ["role", "database.ownerRole", config.database.ownerRole, db.roles],
+        ] as const) {
+            if (have && !have.includes(want)) {
+                blockers.push(
+                    `Neon project "${db.name}" has no ${what} "${want}" (${key}); it has ${have.map((h) => `"${h}"`).join(", ") || "none"}: set ${key} to the one the API uses and run adopt again`,
+                );
+            }
+        }
+    } else
         missing(
             TYPES.neonProject,
             projectName,

@@ -164,6 +164,16 @@ describe("planAdoption", () => {
         expect(renderPlan(plan, "local")).toContain("Blocking the adoption (1):");
     });
 
+    test("a Neon project without the config's database or owner role blocks the adoption, naming the key", () => {
+        const inv = inventory();
+        const neon = { ...inv.neon!, databases: ["game"], roles: ["fpsgame_owner"] };
+        expect(planAdoption(config, { ...inv, neon }, []).blockers).toEqual([
+            'Neon project "fpsgame-local" has no database "fpsgame" (database.databaseName); it has "game": set database.databaseName to the one the API uses and run adopt again',
+        ]);
+        const matching = { ...inv.neon!, databases: ["fpsgame"], roles: ["fpsgame_owner"] };
+        expect(planAdoption(config, { ...inv, neon: matching }, []).blockers).toEqual([]);
+    });
+
     test("nothing found: everything is created by the first up, nothing imported", () => {
         const plan = planAdoption(config, {}, []);
         expect(plan.adopt).toEqual([]);
