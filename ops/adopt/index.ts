@@ -21,6 +21,7 @@ import type { ImportResource } from "@pulumi/pulumi/automation";
 import { parseStackConfig, StackConfig } from "../../lib/config";
 import { baselineTo, clientConnectionString, handAppliedVersion, HandAppliedSchema } from "../../migrations/runner";
 import { FlyClient } from "../../providers/fly/provider/client";
+import { FLY_PROVIDER_VERSION } from "../../providers/fly/types";
 import { PlannedStep, PreviewCollector } from "../ci/previewReport";
 import { readStackFile, REPO_ROOT } from "../env";
 import { withFlyEnv } from "../health";
@@ -84,7 +85,7 @@ export function providerVersions(): ProviderVersions {
         versions[prefix] = { version: p.pulumi?.version ?? p.version, pluginDownloadUrl: p.pulumi?.server };
     }
     // The Fly provider is this repository's own (providers/fly); its plugin version is in its types.
-    versions.fly = { version: require("../../providers/fly/types").FLY_PROVIDER_VERSION as string };
+    versions.fly = { version: FLY_PROVIDER_VERSION };
     return versions;
 }
 
@@ -260,7 +261,7 @@ export async function adopt(o: AdoptOptions, deps: AdoptDeps): Promise<AdoptResu
         const scratch = await openStack(scratchName, { mode: "create", env: ps.env });
         try {
             log(`\n== adopt: importing into the scratch stack ${scratchName} and previewing there (state only)`);
-            dry = await importAndPreview(scratch, plan.imports, o.policy ? deps.policyFor(o.stack) : {}, streams);
+            dry = await importAndPreview(scratch, plan.imports, policy, streams);
             if (plan.adopt.some((a) => a.type === TYPES.neonProject)) schema = await inspectDatabase(scratch);
         } finally {
             await scratch.workspace

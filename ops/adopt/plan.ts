@@ -21,15 +21,16 @@ import { FlyApiApp, machineResourceName } from "../../components/flyApiApp";
 import { NeonDatabase } from "../../components/neonDatabase";
 import { UpstashRedis } from "../../components/upstashRedis";
 import { envVarResourceName, VercelFrontend } from "../../components/vercelFrontend";
+import { FlyTypes } from "../../providers/fly/types";
 import { FlyFound, madeByFlyDeploy } from "./fly";
 
-/** Resource type tokens of the providers' resources the program declares. */
+/** Resource type tokens of the providers' resources the program declares (Fly's from its one home). */
 export const TYPES = {
-    flyApp: "fly:index:App",
-    flySecrets: "fly:index:AppSecrets",
-    flyMachine: "fly:index:Machine",
-    flyIp: "fly:index:IpAddress",
-    flyCert: "fly:index:Certificate",
+    flyApp: FlyTypes.App,
+    flySecrets: FlyTypes.AppSecrets,
+    flyMachine: FlyTypes.Machine,
+    flyIp: FlyTypes.IpAddress,
+    flyCert: FlyTypes.Certificate,
     neonProject: "neon:index/project:Project",
     upstashDatabase: "upstash:index/redisDatabase:RedisDatabase",
     vercelProject: "vercel:index/project:Project",
