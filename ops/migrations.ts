@@ -16,7 +16,7 @@
 import { Client } from "pg";
 import { NEON_API_URL } from "../lib/facts/neon";
 import { clientConnectionString } from "../migrations/runner";
-import { ProjectStack } from "./workspace";
+import { configOrEnv, ProjectStack } from "./workspace";
 import { databaseUrl } from "./runbook";
 
 /** Neon's API, or the local cloud's stand-in of it (NEON_API_URL in a local stack's environment). */
@@ -119,7 +119,7 @@ export async function undoMigration(ps: ProjectStack, io: UndoIo): Promise<UndoR
             `stack ${ps.name} has no restore point: one is made by each up that runs the migrations (npm run up -- --stack ${ps.name}). Nothing was changed.`,
         );
     }
-    const key = (await ps.stack.getConfig("neon:apiKey").catch(() => undefined))?.value ?? ps.env.NEON_API_KEY;
+    const key = await configOrEnv(ps, "neon:apiKey", "NEON_API_KEY");
     if (!key) {
         throw new UndoRefused(
             `stack ${ps.name} has no neon:apiKey in its config and NEON_API_KEY is unset: the restore calls Neon's API with it. Nothing was changed.`,

@@ -349,3 +349,13 @@ export async function setSecretConfig(
         );
     }
 }
+
+/**
+ * A value the commands read from the stack's config, else from the environment variable a user
+ * may set instead (`neon:apiKey` or `NEON_API_KEY`); `undefined` when neither is set. Secrets are
+ * decrypted into memory only.
+ */
+export async function configOrEnv(ps: ProjectStack, key: string, envName?: string): Promise<string | undefined> {
+    const v = (await ps.stack.getConfig(key).catch(() => undefined))?.value;
+    return v ?? (envName ? ps.env[envName] : undefined);
+}

@@ -27,7 +27,7 @@ import { readStackFile, REPO_ROOT } from "../env";
 import { withFlyEnv } from "../health";
 import { PolicyOptions } from "../pulumi";
 import { databaseUrl } from "../runbook";
-import { openStack, PROJECT, ProjectStack, runOp, Streams } from "../workspace";
+import { configOrEnv, openStack, PROJECT, ProjectStack, runOp, Streams } from "../workspace";
 import { findFlyApp } from "./fly";
 import { findNeonProject } from "./neon";
 import { findUpstashDatabase } from "./upstash";
@@ -103,7 +103,7 @@ export function stackConfig(stack: string): StackConfig<unknown> {
 }
 
 async function secretConfig(ps: ProjectStack, key: string, envName: string): Promise<string> {
-    const v = (await ps.stack.getConfig(key).catch(() => undefined))?.value ?? ps.env[envName];
+    const v = await configOrEnv(ps, key, envName);
     if (!v) {
         throw new Error(
             `stack ${ps.name} has no ${key} in its config and ${envName} is unset: adopt reads the service with it. Nothing was changed.`,
@@ -131,7 +131,7 @@ export async function discover(
     log(`reading Upstash database "${config.redis.databaseName}"`);
     const upstash = await findUpstashDatabase({
         name: config.redis.databaseName,
-        email: (await ps.stack.getConfig("upstash:email").catch(() => undefined))?.value ?? ps.env.UPSTASH_EMAIL ?? "",
+        email: (await configOrEnv(ps, "upstash:email", "UPSTASH_EMAIL")) ?? "",
         apiKey: await secretConfig(ps, "upstash:apiKey", "UPSTASH_API_KEY"),
         baseUrl: ps.env.UPSTASH_API_URL,
     });
@@ -139,7 +139,7 @@ export async function discover(
     const vercel = await findVercelProject({
         name: config.frontend.projectName,
         token: await secretConfig(ps, "vercel:apiToken", "VERCEL_API_TOKEN"),
-        teamId: (await ps.stack.getConfig("vercel:team").catch(() => undefined))?.value,
+        teamId: await configOrEnv(ps, "vercel:team"),
         baseUrl: ps.env.VERCEL_API_URL,
     });
     return {
