@@ -24,32 +24,27 @@
  * - Upstash: `POST /v2/redis/reset-password/{id}` (basic auth, email:apiKey) answers the database,
  *   with its new `password`. https://upstash.com/docs/devops/developer-api/redis/reset_password
  *
- * Retries: the reset is retried on a network error, a timeout, 429, 423 (Neon: another
- * operation of the project is running) and 5xx, although it is a POST, because repeating it is
- * safe: each reset issues a new password, and only the one in the answer this script gets is
- * ever used, so a reset whose answer was lost leaves a password nobody holds. Any other
- * failure ends the script with a message on stderr (naming the call and the API's own message,
- * never a key or a password) and nothing on stdout; the engine then keeps the command's previous
- * output, so the stack keeps the password it had, and the Fly secrets and machines are not
- * touched.
+ * Retries (the shared client, ops/serviceApi.ts): the reset is retried on a network error, a
+ * timeout, 429, 423 (Neon: another operation of the project is running) and 5xx, although it is
+ * a POST, because repeating it is safe: each reset issues a new password, and only the one in
+ * the answer this script gets is ever used, so a reset whose answer was lost leaves a password
+ * nobody holds. Any other failure ends the script with a message on stderr (naming the call and
+ * the API's own message, never a key or a password) and nothing on stdout; the engine then keeps
+ * the command's previous output, so the stack keeps the password it had, and the Fly secrets and
+ * machines are not touched.
  */
-import axios, { AxiosError, AxiosInstance } from "axios";
-import axiosRetry, { exponentialDelay, isNetworkError, retryAfter } from "axios-retry";
 import { NEON_API_URL } from "../lib/facts/neon";
 import { UPSTASH_API_URL } from "../lib/facts/upstash";
+import { describeFailure as describe, HttpRetryOptions, isRetryableStatus, serviceClient } from "./serviceApi";
+
+export { isRetryableStatus };
 
 /** How the reset is tried: attempts after the first, the wait between operation polls, the overall wait. */
-export interface RetryOptions {
-    /** Retries of one request after the first try. @default 5 */
-    readonly retries?: number;
+export interface RetryOptions extends HttpRetryOptions {
     /** Milliseconds between polls of a Neon operation. @default 1000 */
     readonly pollMs?: number;
     /** Milliseconds to wait for Neon's operations to finish. @default 300000 */
     readonly operationsTimeoutMs?: number;
-    /** Timeout of one request, in milliseconds. @default 60000 */
-    readonly requestTimeoutMs?: number;
-    /** Backoff before retry N (tests pass a short one). @default axios-retry's exponential delay */
-    readonly retryDelay?: (retryNumber: number) => number;
 }
 
 export interface NeonReset {
@@ -77,46 +72,9 @@ export class PasswordResetError extends Error {
     }
 }
 
-/** Statuses that are worth another try of the same request. */
-export function isRetryableStatus(status: number | undefined): boolean {
-    return status === undefined || status === 408 || status === 423 || status === 429 || status >= 500;
-}
-
-function client(baseUrl: string, auth: Record<string, string>, o: RetryOptions): AxiosInstance {
-    const http = axios.create({
-        baseURL: baseUrl.replace(/\/$/, ""),
-        timeout: o.requestTimeoutMs ?? 60_000,
-        headers: { ...auth, Accept: "application/json" },
-        // Redirects would carry the Authorization header elsewhere; the APIs send none.
-        maxRedirects: 0,
-    });
-    axiosRetry(http, {
-        retries: o.retries ?? 5,
-        shouldResetTimeout: true,
-        // A POST too: a repeated reset is safe, see the file's comment.
-        retryCondition: (e: AxiosError) =>
-            isNetworkError(e) || e.code === "ECONNABORTED" || isRetryableStatus(e.response?.status),
-        retryDelay: (n, e) => Math.max(o.retryDelay ? o.retryDelay(n) : exponentialDelay(n, e, 500), retryAfter(e)),
-    });
-    return http;
-}
-
-/** `Neon API POST /projects/…/reset_password: HTTP 404: role not found`; no header, no body of ours. */
+/** The call and the API's message (ops/serviceApi.ts), as a PasswordResetError. */
 function describeFailure(api: string, method: string, path: string, e: unknown): PasswordResetError {
-    if (e instanceof AxiosError) {
-        const data = e.response?.data as { message?: unknown; error?: unknown } | string | undefined;
-        const said =
-            typeof data === "string"
-                ? data
-                : typeof data?.message === "string"
-                  ? data.message
-                  : typeof data?.error === "string"
-                    ? data.error
-                    : "";
-        const status = e.response ? `HTTP ${e.response.status}` : (e.code ?? "no answer");
-        return new PasswordResetError(`${api} ${method} ${path}: ${status}${said ? `: ${said.slice(0, 300)}` : ""}`);
-    }
-    return new PasswordResetError(`${api} ${method} ${path}: ${(e as Error).message}`);
+    return new PasswordResetError(describe(api, method, path, e));
 }
 
 interface NeonOperation {
@@ -127,7 +85,8 @@ interface NeonOperation {
 
 /** Resets the role's password on Neon, waits until it is in force, and returns it. */
 export async function resetNeonPassword(r: NeonReset, o: RetryOptions = {}): Promise<string> {
-    const http = client(r.baseUrl, { Authorization: `Bearer ${r.apiKey}` }, o);
+    // serviceClient retries this POST too: a repeated reset is safe, see the file's comment.
+    const http = serviceClient(r.baseUrl, { Authorization: `Bearer ${r.apiKey}` }, o);
     const enc = encodeURIComponent;
     const path = `/projects/${enc(r.projectId)}/branches/${enc(r.branchId)}/roles/${enc(r.roleName)}/reset_password`;
     let answer: { role?: { password?: unknown }; operations?: NeonOperation[] };
@@ -169,7 +128,7 @@ export async function resetNeonPassword(r: NeonReset, o: RetryOptions = {}): Pro
 /** Resets the Redis database's password on Upstash and returns it. */
 export async function resetUpstashPassword(r: UpstashReset, o: RetryOptions = {}): Promise<string> {
     const basic = Buffer.from(`${r.email}:${r.apiKey}`).toString("base64");
-    const http = client(r.baseUrl, { Authorization: `Basic ${basic}` }, o);
+    const http = serviceClient(r.baseUrl, { Authorization: `Basic ${basic}` }, o);
     const path = `/v2/redis/reset-password/${encodeURIComponent(r.databaseId)}`;
     let answer: { password?: unknown };
     try {
