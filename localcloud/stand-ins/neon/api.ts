@@ -12,6 +12,8 @@
  *   GET  /projects/{project_id}/branches/{branch_id}/roles       {roles}
  *   POST /projects/{project_id}/branches/{branch_id}/roles/{role_name}/reset_password
  *        {role: {…, password}, operations: []}
+ *   GET  /projects/{project_id}/connection_uri?database_name=&role_name=&branch_id=&endpoint_id=&pooled=
+ *        {uri}
  *
  * A restore, as on Neon: the branch keeps its id (so its connection strings stay valid) and
  * takes the source's current data; open connections to it are closed (Neon restarts its
@@ -19,13 +21,19 @@
  * which takes over its children. Neon requires that name when the branch has children.
  * A password reset changes the role's password in PostgreSQL (a SCRAM verifier, never the
  * plaintext in SQL) and in the record, and ends the role's open sessions (Neon drops the
- * compute's connections). Differences: no point-in-time restore (`source_lsn`/`source_timestamp`
- * are refused), and any non-empty bearer token is accepted (a missing one is a 401).
+ * compute's connections). A connection URI is the one the stand-in's PostgreSQL accepts for the
+ * branch's database and role (the shape of the Project's `connectionUri` output): Neon reaches a
+ * branch at its endpoint's host, the stand-in at the one local server under the names
+ * `<projectId>.<role>` and `<branchId>.<db>`, which is why a client must ask for the URI rather
+ * than build it. Differences: no point-in-time restore (`source_lsn`/`source_timestamp` are
+ * refused), no pooler (`pooled=true` answers the direct URI, as the Project's
+ * `connectionUriPooler` does), and any non-empty bearer token is accepted (a missing one is a 401).
  */
 import { ApiError, ApiRequest, ApiResponse, bearerToken, jsonBody, match } from "../common/http";
 import { newPassword } from "../common/ids";
 import { BranchRecord, branchesWithRole, newBranchId, ProjectRecord, projectStore } from "./model";
 import {
+    connectionUri,
     copyDatabase,
     dropDatabase,
     ident,
@@ -259,6 +267,55 @@ export async function restoreBranch(
     });
 }
 
+/** A boolean query parameter (`true`/`false`; absent is `false`); anything else is Neon's 400. */
+function booleanParam(q: URLSearchParams, name: string): boolean {
+    const v = q.get(name);
+    if (v === null || v === "false") return false;
+    if (v === "true") return true;
+    throw neonError(400, `${name} must be true or false (got ${JSON.stringify(v)})`);
+}
+
+/** A required query parameter, or Neon's 400 naming it. */
+function requiredParam(q: URLSearchParams, name: string): string {
+    const v = q.get(name);
+    if (v === null || v === "") throw neonError(400, `query parameter ${name} is required`);
+    return v;
+}
+
+/**
+ * GET /projects/{project_id}/connection_uri: `{uri}` for `database_name` as `role_name` on
+ * `branch_id` (the project's default branch when absent), through `endpoint_id` (the branch's
+ * read_write endpoint when absent; one of another branch is a 400, as the two would name
+ * different data). The URI is the one the local PostgreSQL accepts (the shape of the Project's
+ * `connectionUri`), with the password of the branch's role record. `pooled=true` gives the same
+ * URI: the local cloud has no pooler. A project that does not store passwords has none to give.
+ */
+export function connectionUriAnswer(projectId: string, q: URLSearchParams): { uri: string } {
+    const databaseName = requiredParam(q, "database_name");
+    const roleName = requiredParam(q, "role_name");
+    booleanParam(q, "pooled");
+    const p = project(projectId);
+    const b = branchOf(p, q.get("branch_id") || p.defaultBranchId);
+    const endpointId = q.get("endpoint_id");
+    if (endpointId) {
+        const e = p.endpoints[endpointId];
+        if (!e) throw neonError(404, "endpoint not found");
+        if (e.branchId !== b.id) {
+            throw neonError(400, `endpoint ${endpointId} does not belong to branch ${b.id} (it serves ${e.branchId})`);
+        }
+    } else if (!Object.values(p.endpoints).some((e) => e.branchId === b.id && e.type === "read_write")) {
+        throw neonError(404, `branch ${b.id} has no read_write endpoint`);
+    }
+    const db = b.databases[databaseName];
+    if (!db) throw neonError(404, "database not found");
+    const role = b.roles[roleName];
+    if (!role) throw neonError(404, "role not found");
+    if ((p.settings.storePassword ?? "yes") !== "yes") {
+        throw neonError(400, "the project does not store passwords (store_passwords is false): no connection URI");
+    }
+    return { uri: connectionUri(pgRoleName(p.id, role.name), role.password, pgDatabaseName(b.id, db.name)) };
+}
+
 /** Neon's API under `/api/v2`. */
 export async function neonApi(req: ApiRequest): Promise<ApiResponse | undefined> {
     if (bearerToken(req) === undefined) throw neonError(401, "authorization header: expected Bearer <api key>");
@@ -295,6 +352,9 @@ export async function neonApi(req: ApiRequest): Promise<ApiResponse | undefined>
     }
     if (post && (m = match("/projects/:p/branches/:b/roles/:r/reset_password", req.path))) {
         return { status: 200, body: await resetRolePassword(m.p, m.b, m.r) };
+    }
+    if (get && (m = match("/projects/:p/connection_uri", req.path))) {
+        return { status: 200, body: connectionUriAnswer(m.p, req.query) };
     }
     return undefined;
 }
