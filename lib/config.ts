@@ -30,12 +30,22 @@ import { NEON_CU, NEON_REGIONS } from "./facts/neon";
 import { hasCredentialsInUrl, isSecretEnvKey, SECRET_ENV_KEY_RULE } from "./facts/secrets";
 import { UPSTASH_REGIONS } from "./facts/upstash";
 import { PUBLIC_ENV_PREFIXES } from "./facts/vercel";
+import { FORBIDDEN_REVIEW_BASES, reviewPullRequest } from "./review";
 
 /** The config namespace: the project name in `Pulumi.yaml`. */
 export const CONFIG_NAMESPACE = "fpsgame-infra";
 
 /** Every key the project declares under its namespace in `Pulumi.yaml`; any other is reported. */
-export const CONFIG_KEYS = ["api", "frontend", "database", "redis", "jwtSecret", "flyApiToken", "localCloud"] as const;
+export const CONFIG_KEYS = [
+    "api",
+    "frontend",
+    "database",
+    "redis",
+    "jwtSecret",
+    "flyApiToken",
+    "localCloud",
+    "review",
+] as const;
 
 /** Values longer than this (as JSON) are shortened in messages. */
 export const MAX_SHOWN_VALUE_CHARS = 60;
@@ -70,6 +80,11 @@ const ROTATION_ALLOWED =
     "must be a whole number from 0 (no rotation yet) to 1000000; raise it by one to issue a new password";
 const rotationCounter = () =>
     z.number(ROTATION_ALLOWED).int(ROTATION_ALLOWED).min(0, ROTATION_ALLOWED).max(1_000_000, ROTATION_ALLOWED);
+const gitRef = () =>
+    pattern(
+        /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}$/,
+        "must be a git commit SHA or branch name (letters, digits, '.', '_', '/', '-'; no '..')",
+    );
 const cu = () => {
     const allowed = `must be a number of compute units from ${NEON_CU.min} to ${NEON_CU.max}`;
     return z.number(allowed).min(NEON_CU.min, allowed).max(NEON_CU.max, allowed);
@@ -172,10 +187,7 @@ const frontendSchema = z.strictObject({
      * build). Changing it is a frontend deploy; restoring an older entry is a frontend rollback.
      * Defaults to `gitRepository.productionBranch`.
      */
-    ref: pattern(
-        /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}$/,
-        "must be a git commit SHA or branch name (letters, digits, '.', '_', '/', '-'; no '..')",
-    ).optional(),
+    ref: gitRef().optional(),
     /** The production domain, e.g. play.example.com. */
     domain: pattern(DNS_NAME, "must be a DNS name like play.example.com").optional(),
     /** Env var names the frontend reads the API's URLs from. */
@@ -261,11 +273,28 @@ const redisSchema = z.strictObject({
     passwordRotation: rotationCounter().default(0),
 });
 
+/**
+ * A review stack's own part (see lib/review.ts, which writes it): the pull request it belongs to
+ * and the stack it is derived from. Present only in a `pr-<n>` stack's file.
+ */
+const reviewSchema = z.strictObject({
+    pullRequest: int(1, 999_999_999),
+    baseStack: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a stack name").refine(
+        (s) => !FORBIDDEN_REVIEW_BASES.includes(s),
+        `must not be ${FORBIDDEN_REVIEW_BASES.join(" or ")}: a review stack never copies or points at its resources`,
+    ),
+    /** The pull request's head branch: the Vercel preview env vars are scoped to it. */
+    gitBranch: gitRef(),
+    /** The head commit the preview deployment builds. @default gitBranch */
+    ref: gitRef().optional(),
+});
+
 /** The plain (non-secret) part of the stack config, as written in `Pulumi.<stack>.yaml`. */
 export type ApiConfig = z.infer<typeof apiSchema>;
 export type FrontendConfig = z.infer<typeof frontendSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type RedisConfig = z.infer<typeof redisSchema>;
+export type ReviewConfig = z.infer<typeof reviewSchema>;
 
 // ------------------------------------------------------------------------------------------------
 // Checks across fields. Each runs when the fields it compares are valid, whatever else in the
@@ -465,13 +494,18 @@ const redisChecks: CrossCheck<RedisConfig> = (r, valid) => {
     return [];
 };
 
+const noChecks: CrossCheck<unknown> = () => [];
+
 const sections = {
     api: { schema: apiSchema, checks: apiChecks },
     frontend: { schema: frontendSchema, checks: frontendChecks },
     database: { schema: databaseSchema, checks: databaseChecks },
     redis: { schema: redisSchema, checks: redisChecks },
+    review: { schema: reviewSchema, checks: noChecks },
 } as const;
 type Section = keyof typeof sections;
+/** Sections a stack may leave out: `review` is only a review stack's. */
+const OPTIONAL_SECTIONS: readonly Section[] = ["review"];
 
 /** The validated stack config. Secrets are whatever secret wrapper the caller passed in. */
 export interface StackConfig<S> {
@@ -479,6 +513,8 @@ export interface StackConfig<S> {
     frontend: FrontendConfig;
     database: DatabaseConfig;
     redis: RedisConfig;
+    /** Set only on a review stack (`pr-<n>`): its pull request and base stack. */
+    review?: ReviewConfig;
     /**
      * `neonApiKey` and `upstashApiKey` (with `upstashEmail`) are the providers' credentials,
      * present when the stack sets them; the password resets call the APIs with them.
@@ -493,6 +529,9 @@ export interface RawStackConfig<S> {
     frontend?: unknown;
     database?: unknown;
     redis?: unknown;
+    review?: unknown;
+    /** The stack's name: a review stack must be named `pr-<its pull request>`. Not checked when omitted. */
+    stack?: string;
     jwtSecret?: S;
     /** `neon:apiKey`, `upstash:apiKey` (secrets) and `upstash:email`: needed when a password is rotated. */
     neonApiKey?: S;
@@ -539,6 +578,7 @@ export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
     const parsed: Partial<Record<Section, unknown>> = {};
     for (const key of Object.keys(sections) as Section[]) {
         const value = raw[key];
+        if (value === undefined && OPTIONAL_SECTIONS.includes(key)) continue;
         if (value === undefined) {
             problems.push(`${CONFIG_NAMESPACE}:${key}: missing; it is required (see Pulumi.yaml for its fields)`);
             continue;
@@ -555,6 +595,7 @@ export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
         );
     }
     problems.push(...rotationProblems(raw, parsed as { database?: DatabaseConfig; redis?: RedisConfig }));
+    problems.push(...reviewProblems(raw, parsed.review as ReviewConfig | undefined));
     if (raw.credentials !== undefined) {
         problems.push(...credentialProblems(raw.credentials.values, raw.credentials.stack));
     }
@@ -566,6 +607,7 @@ export function parseStackConfig<S>(raw: RawStackConfig<S>): StackConfig<S> {
         frontend: parsed.frontend as FrontendConfig,
         database: parsed.database as DatabaseConfig,
         redis: parsed.redis as RedisConfig,
+        ...(parsed.review !== undefined ? { review: parsed.review as ReviewConfig } : {}),
         secrets: {
             jwtSecret: raw.jwtSecret as S,
             ...(raw.neonApiKey !== undefined ? { neonApiKey: raw.neonApiKey } : {}),
@@ -611,6 +653,32 @@ function rotationProblems<S>(
             ...(raw.upstashApiKey === undefined ? ["upstash:apiKey"] : []),
         ];
         needs("redis", parsed.redis.passwordRotation, missing, "Upstash's API");
+    }
+    return problems;
+}
+
+/**
+ * A review stack is named after its pull request (the commands find it by that name), and it
+ * reads its database's connection string from Neon's API, with `neon:apiKey`; a stack named like
+ * one without the section is not one, and is refused rather than deployed as a full stack.
+ */
+function reviewProblems<S>(raw: RawStackConfig<S>, review: ReviewConfig | undefined): string[] {
+    const problems: string[] = [];
+    const pr = raw.stack === undefined ? undefined : reviewPullRequest(raw.stack);
+    if (review !== undefined && raw.stack !== undefined && pr !== review.pullRequest) {
+        problems.push(
+            `${CONFIG_NAMESPACE}:review.pullRequest = ${review.pullRequest}: the stack is named ${raw.stack}; a review stack is named pr-${review.pullRequest} (npm run review writes its file)`,
+        );
+    }
+    if (review === undefined && pr !== undefined && raw.review === undefined) {
+        problems.push(
+            `${CONFIG_NAMESPACE}:review: missing; ${raw.stack} is named like a review stack, whose file npm run review -- up --pr ${pr} writes`,
+        );
+    }
+    if (review !== undefined && raw.neonApiKey === undefined) {
+        problems.push(
+            `${CONFIG_NAMESPACE}:review: a review stack reads its branch's connection string from Neon's API with neon:apiKey, which the stack does not set: \`pulumi config set --secret neon:apiKey\``,
+        );
     }
     return problems;
 }

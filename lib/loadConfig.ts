@@ -20,6 +20,8 @@ export function loadStackConfig(): StackConfig<pulumi.Output<string>> {
             frontend: cfg.getObject("frontend"),
             database: cfg.getObject("database"),
             redis: cfg.getObject("redis"),
+            review: cfg.getObject("review"),
+            stack: pulumi.getStack(),
             jwtSecret: cfg.getSecret("jwtSecret"),
             // The providers' own keys, read here too: a password reset calls their APIs with them.
             neonApiKey: new pulumi.Config("neon").getSecret("apiKey"),

@@ -54,7 +54,7 @@ test("the prod file parses, with defaults filled in", () => {
 const flyRegions = FLY_REGIONS.join(", ");
 const apiKeys =
     "appName, org, image, primaryRegion, regions, autoscale, vm, internalPort, concurrency, paths, checks, rollout, env, customDomain";
-const projectKeys = "api, frontend, database, redis, jwtSecret, flyApiToken, localCloud";
+const projectKeys = "api, frontend, database, redis, jwtSecret, flyApiToken, localCloud, review";
 const credentialRule =
     "names ending in _SECRET, _TOKEN or _KEY, containing PASSWORD, and DATABASE_URL and REDIS_URL hold credentials";
 const cases: [string, (c: Raw) => void, string | string[]][] = [
