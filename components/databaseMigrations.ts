@@ -16,8 +16,11 @@ export interface DatabaseMigrationsArgs {
     readonly migrateTo: "latest" | number;
     /** Let a move down drop a table holding rows (else the runner refuses it). @default false */
     readonly allowDataLoss: boolean;
-    /** The Neon project and branch the restore point is a branch of. */
-    readonly restorePointOf: { readonly projectId: pulumi.Input<string>; readonly branchId: pulumi.Input<string> };
+    /**
+     * The Neon project and branch the restore point is a branch of. Left out (a review stack,
+     * itself a disposable branch), no restore point is made and `restorePoint` is undefined.
+     */
+    readonly restorePointOf?: { readonly projectId: pulumi.Input<string>; readonly branchId: pulumi.Input<string> };
 }
 
 /** Where a bad migration is undone from: `npm run undo-migration` restores the database from it. */
@@ -45,8 +48,8 @@ export class DatabaseMigrations extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<string>;
     /** SHA-256 of the migration files: changes exactly when a migration changes. */
     public readonly migrationsHash: string;
-    /** The branch made just before the last run. */
-    public readonly restorePoint: pulumi.Output<RestorePoint>;
+    /** The branch made just before the last run; undefined without `restorePointOf`. */
+    public readonly restorePoint?: pulumi.Output<RestorePoint>;
 
     constructor(name: string, args: DatabaseMigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fpsgame:db:Migrations", name, {}, opts);
@@ -64,15 +67,17 @@ export class DatabaseMigrations extends pulumi.ComponentResource {
             .update(`${hash}\0${String(args.migrateTo)}`)
             .digest("hex")
             .slice(0, 10);
-        const branch = new neon.Branch(
-            `${name}-restore-point-${run}`,
-            {
-                projectId: args.restorePointOf.projectId,
-                parentId: args.restorePointOf.branchId,
-                name: `${RESTORE_POINT_BRANCH_PREFIX}${run}`,
-            },
-            { parent: this },
-        );
+        const branch =
+            args.restorePointOf &&
+            new neon.Branch(
+                `${name}-restore-point-${run}`,
+                {
+                    projectId: args.restorePointOf.projectId,
+                    parentId: args.restorePointOf.branchId,
+                    name: `${RESTORE_POINT_BRANCH_PREFIX}${run}`,
+                },
+                { parent: this },
+            );
         this.command = new command.local.Command(
             `${name}-apply`,
             {
@@ -87,18 +92,20 @@ export class DatabaseMigrations extends pulumi.ComponentResource {
                 // stdout is the runner's summary; stderr stays out of the state.
                 logging: command.local.Logging.Stdout,
             },
-            { parent: this, dependsOn: [branch] },
+            { parent: this, dependsOn: branch ? [branch] : [] },
         );
         this.migrationsHash = hash;
         this.summary = this.command.stdout;
-        this.restorePoint = pulumi
-            .all([branch.projectId, branch.id, branch.name, branch.parentId])
-            .apply(([projectId, branchId, branchName, parentBranchId]) => ({
-                projectId,
-                branchId,
-                branchName,
-                parentBranchId,
-            }));
+        this.restorePoint =
+            branch &&
+            pulumi
+                .all([branch.projectId, branch.id, branch.name, branch.parentId])
+                .apply(([projectId, branchId, branchName, parentBranchId]) => ({
+                    projectId,
+                    branchId,
+                    branchName,
+                    parentBranchId,
+                }));
         this.registerOutputs({ summary: this.summary, restorePoint: this.restorePoint });
     }
 }

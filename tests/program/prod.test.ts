@@ -174,6 +174,10 @@ describe("prod stack", () => {
                 branchName: expect.stringMatching(/^restore-point-[0-9a-f]{10}$/),
                 parentBranchId: "br-mock-db-project", // the project's default branch, as the mocks give it
             },
+            // What a review stack of this one branches and previews on.
+            databaseProjectId: "db-project-id",
+            databaseBranchId: "br-mock-db-project",
+            frontendProjectId: "web-project-id",
         });
         expect(Object.values(run.outputs).every((o) => !o.secret)).toBe(true);
     });
