@@ -18,14 +18,28 @@
 import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import { isLocalStack, localCloud, readStackFile, stackEnv } from "./env";
+import { isLocalStack, localCloud, readStackFile, REPO_ROOT, stackEnv } from "./env";
 import { ownChecks } from "../providers/fly/provider/machine/wait";
 import { flyLister, healthGate, GateResult } from "./health";
-import { ensurePolicyPack, POLICY_DIR, policyOptions, PolicyOptions } from "./pulumi";
+import { ensurePolicyPack, policyOptionsFor, PolicyOptions } from "./pulumi";
 import { refuseIfDeadLock, settlePendingCreates } from "./recovery";
 import { DriftCollector, renderDriftIssue } from "./ci/drift";
 import { renderRollbackSummary } from "./ci/rollbackReport";
 import { PreviewCollector, renderComment } from "./ci/previewReport";
+import { renderReviewComment, ReviewReport } from "./ci/reviewReport";
+import { REVIEW_BASE_STACK, reviewPullRequest, reviewStackName } from "../lib/review";
+import {
+    listReviewStacks,
+    parseIdleDays,
+    parseOpenPullRequests,
+    parsePullRequest,
+    recordedReview,
+    renderSweepReport,
+    setReviewJwtSecret,
+    stackFilePath,
+    sweepDecisions,
+    writeReviewStackFile,
+} from "./review";
 import { undoMigration, UndoRefused } from "./migrations";
 import { adopt, AdoptRefused } from "./adopt";
 import {
@@ -73,6 +87,8 @@ interface StackOpts {
     gate?: boolean;
     /** `--gate-window <s>`: seconds the gate reads the error rate over. */
     gateWindow?: string;
+    /** The program's folder (default: this checkout); a review of another checkout of it. */
+    workDir?: string;
 }
 
 /** The stack's Fly app, as its file names it (`api.appName`). */
@@ -165,23 +181,26 @@ function prepare(o: StackOpts): Promise<Prepared> {
 async function prepareOnce(o: StackOpts): Promise<Prepared> {
     const local = isLocalStack(o.stack);
     if (local) await localCloud().ensureLocalCloud(log);
-    const ps = await openStack(o.stack, { mode: local ? "ensure" : "select" });
+    // A review stack is created by its first `npm run review -- up`, on a real backend too.
+    const ensure = local || reviewPullRequest(o.stack) !== undefined;
+    const ps = await openStack(o.stack, { mode: ensure ? "ensure" : "select", workDir: o.workDir });
     if (ps.created) log(`created stack ${o.stack} in the local file backend`);
     if (!o.policy) {
         log("policy pack: skipped (--no-policy)");
         return { ps, policy: {} };
     }
     ensurePolicyPack(log);
-    // A local-cloud stack without a policy config of its own (a test's or a benchmark's
-    // throwaway stack) is held to the local stack's.
-    const own = fs.existsSync(path.join(POLICY_DIR, "config", `${o.stack}.json`));
-    return { ps, policy: policyOptions(o.stack, local && !own ? "local" : o.stack) };
+    return { ps, policy: policyOptionsFor(o.stack) };
 }
 
-async function preview(o: StackOpts & { comment?: string }, flags: OpFlags = {}): Promise<number> {
+async function preview(
+    o: StackOpts & { comment?: string },
+    flags: OpFlags = {},
+    events?: PreviewCollector,
+): Promise<number> {
     // With --comment, the comment is written whatever happens, a failure to prepare included:
     // the pull request then says why there is no preview.
-    const collector = new PreviewCollector();
+    const collector = events ?? new PreviewCollector();
     const writeComment = (ok: boolean, extra?: string) => {
         if (!o.comment) return;
         if (extra) collector.addError(extra);
@@ -208,7 +227,7 @@ async function preview(o: StackOpts & { comment?: string }, flags: OpFlags = {})
                 diff: true,
                 ...term(),
                 ...s,
-                ...(o.comment ? { onEvent: collector.onEvent } : {}),
+                ...(o.comment || events ? { onEvent: collector.onEvent } : {}),
             }),
         term(),
     );
@@ -278,6 +297,186 @@ async function readStdin(): Promise<string> {
     let text = "";
     for await (const chunk of process.stdin) text += String(chunk);
     return text.trim();
+}
+
+interface ReviewCliOpts {
+    pr?: string;
+    base?: string;
+    branch?: string;
+    ref?: string;
+    image?: string;
+    comment?: string;
+    programDir?: string;
+    policy: boolean;
+}
+
+/** Writes a review comment (`--comment`), creating its folder. */
+function writeReviewComment(file: string | undefined, r: ReviewReport): void {
+    if (!file) return;
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    fs.writeFileSync(file, renderReviewComment(r));
+    log(`review comment written to ${file}`);
+}
+
+/**
+ * `npm run review -- up`: the review stack's file from the base's, its own JWT secret, then a
+ * preview with the review guard rails, the up, a short health gate (no rollback: a review stack
+ * has no good state to keep) and the comment with its URLs.
+ */
+async function reviewUp(o: ReviewCliOpts): Promise<number> {
+    const pullRequest = parsePullRequest(o.pr);
+    if (!o.branch) {
+        throw new Error(
+            "review up: --branch is required: the pull request's head branch (the Vercel preview env vars are scoped to it)",
+        );
+    }
+    const stack = reviewStackName(pullRequest);
+    const baseStack = o.base ?? REVIEW_BASE_STACK;
+    const workDir = o.programDir ? path.resolve(o.programDir) : undefined;
+    const report: ReviewReport = {
+        stack,
+        pullRequest,
+        action: "up",
+        ok: false,
+        urls: {},
+        errors: [],
+        updatedAt: new Date(),
+        commit: o.ref ?? process.env.GITHUB_SHA,
+    };
+    const collector = new PreviewCollector();
+    const so: StackOpts = { stack, policy: o.policy, gate: false, workDir };
+    try {
+        writeReviewStackFile({ pullRequest, baseStack, gitBranch: o.branch, ref: o.ref, image: o.image }, workDir);
+        log(`Pulumi.${stack}.yaml: derived from Pulumi.${baseStack}.yaml (lib/review.ts)`);
+        const { ps } = await prepare(so);
+        await setReviewJwtSecret(ps, await openStack(baseStack), pullRequest);
+        let code = await preview(so, {}, collector);
+        if (code === 0) code = await up(so, {}, true);
+        const pre = collector.report(stack, code === 0);
+        report.flyCost = pre.cost;
+        report.errors = pre.errors;
+        const redis = readStackFile(stack)[`${PROJECT}:redis`] as { budgetUsd?: number } | undefined;
+        report.redisBudgetUsd = redis?.budgetUsd;
+        if (code === 0) {
+            const outputs = await ps.stack.outputs();
+            const out = (k: string) => (outputs[k]?.value === undefined ? undefined : String(outputs[k].value));
+            report.urls = {
+                api: out("apiUrl"),
+                websocket: out("websocketUrl"),
+                health: out("healthUrl"),
+                frontend: out("frontendUrl"),
+            };
+            const [last] = await stackHistory(ps);
+            report.changes = last ? describeChanges(last.resourceChanges) : undefined;
+            const gate = await runGate({ ...so, gateWindow: isLocalStack(stack) ? undefined : "30" }, ps);
+            report.unhealthy = gate.checks.filter((c) => !c.ok).map((c) => c.name);
+        }
+        report.ok = code === 0;
+        report.updatedAt = new Date();
+        writeReviewComment(o.comment, report);
+        if (code !== 0) return code;
+        log(
+            `\nReview environment ${stack} is up: API ${report.urls.api}, frontend preview ${report.urls.frontend}.` +
+                `${report.unhealthy?.length ? ` Unhealthy: ${report.unhealthy.join(", ")}.` : ""}` +
+                `\n  Remove it: npm run review -- destroy --pr ${pullRequest} (the workflow does when the pull request closes).`,
+        );
+        return report.unhealthy?.length ? 1 : 0;
+    } catch (e) {
+        report.errors.push((e as Error).message);
+        writeReviewComment(o.comment, report);
+        throw e;
+    }
+}
+
+/**
+ * `npm run review -- destroy`: the review stack's resources, then the stack itself and its file.
+ * A pull request that never had one (or had it removed already) is not an error.
+ */
+async function reviewDestroy(o: ReviewCliOpts): Promise<number> {
+    const pullRequest = parsePullRequest(o.pr);
+    const stack = reviewStackName(pullRequest);
+    const recorded = recordedReview(stack);
+    const baseStack = o.base ?? recorded?.baseStack ?? REVIEW_BASE_STACK;
+    const workDir = o.programDir ? path.resolve(o.programDir) : undefined;
+    const report: ReviewReport = {
+        stack,
+        pullRequest,
+        action: "destroy",
+        ok: false,
+        urls: {},
+        errors: [],
+        updatedAt: new Date(),
+    };
+    try {
+        // The file carries the secrets provider's settings and the credentials the destroy needs.
+        writeReviewStackFile(
+            { pullRequest, baseStack, gitBranch: recorded?.gitBranch ?? stack, ref: recorded?.ref },
+            workDir,
+        );
+        if (isLocalStack(stack)) await localCloud().ensureLocalCloud(log);
+        const ps = await openStack(stack, { workDir }).catch(() => undefined);
+        if (!ps) {
+            removeReviewFiles(stack, workDir);
+            log(`no review stack ${stack} in this backend: nothing to remove.`);
+            report.ok = true;
+            writeReviewComment(o.comment, report);
+            return 0;
+        }
+        await refuseIfDeadLock(ps.env, PROJECT, stack);
+        log(`\n== pulumi destroy --stack ${stack}`);
+        const r = await runOp((s) => ps.stack.destroy({ ...term(), ...s }), term());
+        if (r.code !== 0 || !r.result) {
+            report.errors.push(r.stderr.trim().split("\n").slice(-5).join("\n") || "the destroy failed (above)");
+            writeReviewComment(o.comment, report);
+            log(`\ndestroy of ${stack} failed (above); run it again, or let the scheduled sweep retry.`);
+            return 1;
+        }
+        report.changes = describeChanges(r.result.summary.resourceChanges);
+        await ps.workspace.removeStack(stack);
+        removeReviewFiles(stack, workDir);
+        report.ok = true;
+        report.updatedAt = new Date();
+        writeReviewComment(o.comment, report);
+        log(`\nReview environment ${stack} removed: ${report.changes}; the stack and Pulumi.${stack}.yaml are gone.`);
+        return 0;
+    } catch (e) {
+        report.errors.push((e as Error).message);
+        writeReviewComment(o.comment, report);
+        throw e;
+    }
+}
+
+/** The review stack's file (and its link in another checkout) and generated policy config. */
+function removeReviewFiles(stack: string, workDir?: string): void {
+    fs.rmSync(stackFilePath(stack), { force: true });
+    if (workDir) fs.rmSync(stackFilePath(stack, workDir), { force: true });
+    fs.rmSync(path.join(REPO_ROOT, ".local", "policy", `${stack}.json`), { force: true });
+}
+
+/**
+ * `npm run review -- sweep`: removes the review stacks whose pull request is not open, or that
+ * have had no update for `--idle-days`, and reports what it removed and what it kept.
+ */
+async function reviewSweep(
+    o: ReviewCliOpts & { open?: string; idleDays?: string; dryRun?: boolean; report?: string },
+): Promise<number> {
+    const open = parseOpenPullRequests(o.open);
+    const idleDays = parseIdleDays(o.idleDays);
+    const base = o.base ?? REVIEW_BASE_STACK;
+    if (isLocalStack(base)) await localCloud().ensureLocalCloud(log);
+    const decisions = sweepDecisions(await listReviewStacks(base), open, idleDays);
+    const failed: string[] = [];
+    const removed: string[] = [];
+    for (const d of decisions.filter((x) => x.remove)) {
+        log(`\n== sweep: ${d.stack}: ${d.reason}${o.dryRun ? " (dry run: kept)" : ": removing"}`);
+        if (o.dryRun) continue;
+        const code = await reviewDestroy({ ...o, pr: String(d.pullRequest), comment: undefined, base: o.base });
+        (code === 0 ? removed : failed).push(d.stack);
+    }
+    const text = renderSweepReport(decisions, { removed, failed, dryRun: o.dryRun === true, idleDays });
+    process.stdout.write(text);
+    if (o.report) fs.writeFileSync(o.report, text);
+    return failed.length > 0 ? 1 : 0;
 }
 
 /** `npm run status`: machines per region with state, image and checks; the last update; the schema. */
@@ -493,10 +692,7 @@ async function main(argv: string[]): Promise<void> {
                     log,
                     // With --json, stdout carries the JSON alone: the engine's output goes to stderr.
                     streams: { onOutput: (c) => process.stderr.write(c), onError: (c) => process.stderr.write(c) },
-                    policyFor: (stack) => {
-                        const own = fs.existsSync(path.join(POLICY_DIR, "config", `${stack}.json`));
-                        return policyOptions(stack, isLocalStack(stack) && !own ? "local" : stack);
-                    },
+                    policyFor: policyOptionsFor,
                 },
             );
             if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
@@ -542,6 +738,70 @@ async function main(argv: string[]): Promise<void> {
         log(`\nno drift on ${o.stack}: every resource matches its state.`);
         process.exit(0);
     });
+    const reviewCmd = program
+        .command("review")
+        .description(
+            "a review environment per pull request (stack pr-<n>, derived from staging): up, destroy, sweep, list",
+        );
+    const reviewOpts = (c: Command) =>
+        c
+            .option("--base <stack>", "the stack it is derived from (default: staging; a local-cloud stack for tests)")
+            .option("--no-policy", "skip the policy pack (a deliberate, reviewed exception)")
+            .option(
+                "--program-dir <dir>",
+                "another checkout of this repository to run the program from (default: this one)",
+            );
+    reviewOpts(
+        reviewCmd
+            .command("up")
+            .description("create or update the pull request's review stack, then write its comment")
+            .option("--pr <n>", "the pull request's number")
+            .option("--branch <name>", "the pull request's head branch")
+            .option("--ref <sha>", "the head commit the frontend preview builds (default: the branch)")
+            .option("--image <ref>", "the API image to run (default: the base's)")
+            .option("--comment <file>", "write the pull request's comment (Markdown) to <file>, on failure too"),
+    ).action(async (o: ReviewCliOpts) => process.exit(await reviewUp(o)));
+    reviewOpts(
+        reviewCmd
+            .command("destroy")
+            .description("remove the pull request's review stack: every resource, then the stack and its file")
+            .option("--pr <n>", "the pull request's number")
+            .option("--comment <file>", "write the pull request's comment (Markdown) to <file>"),
+    ).action(async (o: ReviewCliOpts) => process.exit(await reviewDestroy(o)));
+    reviewOpts(
+        reviewCmd
+            .command("sweep")
+            .description("remove review stacks whose pull request is not open or that are idle past --idle-days")
+            .option("--open <numbers>", 'the open pull requests, e.g. "12,15" ("" when none is open); required')
+            .option(
+                "--idle-days <n>",
+                "days without an update after which an open pull request's stack goes too (default: 7)",
+            )
+            .option("--dry-run", "say what would be removed, remove nothing")
+            .option("--report <file>", "also write the report (Markdown) to <file>"),
+    ).action(async (o: ReviewCliOpts & { open?: string; idleDays?: string; dryRun?: boolean; report?: string }) =>
+        process.exit(await reviewSweep(o)),
+    );
+    reviewCmd
+        .command("list")
+        .description("the review stacks in the backend, with their last update")
+        .option("--base <stack>", "list in the backend of this stack (default: staging)")
+        .action(async (o: { base?: string }) => {
+            const base = o.base ?? REVIEW_BASE_STACK;
+            if (isLocalStack(base)) await localCloud().ensureLocalCloud(log);
+            const stacks = await listReviewStacks(base);
+            process.stdout.write(
+                stacks.length === 0
+                    ? "no review stacks.\n"
+                    : stacks
+                          .map(
+                              (s) =>
+                                  `${s.stack}  pull request #${s.pullRequest}  last update ${s.lastUpdate?.toISOString() ?? "none"}  ${s.resourceCount ?? 0} resources`,
+                          )
+                          .join("\n") + "\n",
+            );
+            process.exit(0);
+        });
     program
         .command("ci-report")
         .description("Markdown for a workflow's job summary: ci-report rollback <summary.json>")
