@@ -30,7 +30,7 @@ import { NEON_CU, NEON_REGIONS } from "./facts/neon";
 import { hasCredentialsInUrl, isSecretEnvKey, SECRET_ENV_KEY_RULE } from "./facts/secrets";
 import { UPSTASH_REGIONS } from "./facts/upstash";
 import { PUBLIC_ENV_PREFIXES } from "./facts/vercel";
-import { FORBIDDEN_REVIEW_BASES, reviewPullRequest } from "./review";
+import { FORBIDDEN_REVIEW_BASES, MAX_PULL_REQUEST, reviewPullRequest } from "./review";
 
 /** The config namespace: the project name in `Pulumi.yaml`. */
 export const CONFIG_NAMESPACE = "fpsgame-infra";
@@ -278,7 +278,7 @@ const redisSchema = z.strictObject({
  * and the stack it is derived from. Present only in a `pr-<n>` stack's file.
  */
 const reviewSchema = z.strictObject({
-    pullRequest: int(1, 999_999_999),
+    pullRequest: int(1, MAX_PULL_REQUEST),
     baseStack: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a stack name").refine(
         (s) => !FORBIDDEN_REVIEW_BASES.includes(s),
         `must not be ${FORBIDDEN_REVIEW_BASES.join(" or ")}: a review stack never copies or points at its resources`,

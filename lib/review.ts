@@ -13,9 +13,16 @@
  * guard rails in `policies/config/review.json`.
  */
 import { createHmac } from "crypto";
+import { FLY_CPU_COUNTS, flyMemoryRangeMb } from "./facts/fly";
 
-/** `pr-<n>`: the stack name of a pull request's review stack. */
-export const REVIEW_STACK_NAME = /^pr-([1-9][0-9]{0,8})$/;
+/** The highest pull request number a review stack is made for. */
+export const MAX_PULL_REQUEST = 999_999_999;
+
+/** `pr-<n>`: the stack name of a pull request's review stack (no leading zero, so one name per number). */
+export const REVIEW_STACK_NAME = /^pr-([1-9][0-9]*)$/;
+
+/** Fly's smallest guest: one shared CPU with the least memory Fly gives it (lib/facts/fly.ts). */
+const SMALLEST_SHARED_CPUS = Math.min(...FLY_CPU_COUNTS.shared);
 
 /** The stack reviews are derived from, unless a local-cloud stack is named instead (tests, benchmarks). */
 export const REVIEW_BASE_STACK = "staging";
@@ -30,7 +37,11 @@ export const FORBIDDEN_REVIEW_BASES: readonly string[] = ["prod"];
  */
 export const REVIEW_SIZE = {
     machines: 1,
-    vm: { cpuKind: "shared", cpus: 1, memoryMb: 256 },
+    vm: {
+        cpuKind: "shared",
+        cpus: SMALLEST_SHARED_CPUS,
+        memoryMb: flyMemoryRangeMb("shared", SMALLEST_SHARED_CPUS).min,
+    },
     neonCu: 0.25,
     redisBudgetUsd: 5,
 } as const;
@@ -54,17 +65,23 @@ export interface ReviewOptions {
 
 /** The review stack of a pull request. */
 export function reviewStackName(pullRequest: number): string {
-    const name = `pr-${pullRequest}`;
-    if (!REVIEW_STACK_NAME.test(name)) {
-        throw new Error(`pull request ${JSON.stringify(pullRequest)}: allowed is a whole number from 1 to 999999999`);
+    if (!isPullRequestNumber(pullRequest)) {
+        throw new Error(
+            `pull request ${JSON.stringify(pullRequest)}: allowed is a whole number from 1 to ${MAX_PULL_REQUEST}`,
+        );
     }
-    return name;
+    return `pr-${pullRequest}`;
+}
+
+/** A whole number from 1 to {@link MAX_PULL_REQUEST}. */
+export function isPullRequestNumber(n: number): boolean {
+    return Number.isInteger(n) && n >= 1 && n <= MAX_PULL_REQUEST;
 }
 
 /** The pull request a stack name belongs to, or undefined for any other stack. */
 export function reviewPullRequest(stack: string): number | undefined {
     const m = REVIEW_STACK_NAME.exec(stack);
-    return m ? Number(m[1]) : undefined;
+    return m && isPullRequestNumber(Number(m[1])) ? Number(m[1]) : undefined;
 }
 
 /** The namespace of the project's own keys. */

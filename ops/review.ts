@@ -17,6 +17,8 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import {
     deriveReviewStackFile,
+    isPullRequestNumber,
+    MAX_PULL_REQUEST,
     REVIEW_IDLE_DAYS,
     reviewJwtSecret,
     reviewPullRequest,
@@ -183,13 +185,12 @@ export function parseIdleDays(value: string | undefined): number {
 
 /** `--pr`: the pull request's number. */
 export function parsePullRequest(value: string | undefined): number {
-    const n = Number(value);
-    if (value === undefined || !/^[1-9][0-9]{0,8}$/.test(value) || !Number.isInteger(n)) {
+    if (value === undefined || !/^[1-9][0-9]*$/.test(value) || !isPullRequestNumber(Number(value))) {
         throw new Error(
-            `review: --pr ${JSON.stringify(value ?? "")}: allowed is the pull request's number (1 to 999999999)`,
+            `review: --pr ${JSON.stringify(value ?? "")}: allowed is the pull request's number (1 to ${MAX_PULL_REQUEST})`,
         );
     }
-    return n;
+    return Number(value);
 }
 
 /** The backend's stacks, listed through the base's workspace (the same backend and environment). */
