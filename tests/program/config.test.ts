@@ -350,6 +350,42 @@ const cases: [string, (c: Raw) => void, string | string[]][] = [
         (c) => (c.api.imgae = "x"),
         `fpsgame-infra:api.imgae: unknown key (did you mean image?); allowed keys here: ${apiKeys}`,
     ],
+    // A review stack's section (lib/review.ts writes it).
+    [
+        "a review based on prod",
+        (c) =>
+            Object.assign(c, { review: { pullRequest: 12, baseStack: "prod", gitBranch: "feat/x" }, neonApiKey: "k" }),
+        'fpsgame-infra:review.baseStack = "prod": must not be prod: a review stack never copies or points at its resources',
+    ],
+    [
+        "a review stack not named after its pull request",
+        (c) =>
+            Object.assign(c, {
+                review: { pullRequest: 12, baseStack: "staging", gitBranch: "feat/x" },
+                neonApiKey: "k",
+                stack: "pr-13",
+            }),
+        "fpsgame-infra:review.pullRequest = 12: the stack is named pr-13; a review stack is named pr-12 (npm run review writes its file)",
+    ],
+    [
+        "a stack named like a review stack without the review section",
+        (c) => Object.assign(c, { stack: "pr-7" }),
+        "fpsgame-infra:review: missing; pr-7 is named like a review stack, whose file npm run review -- up --pr 7 writes",
+    ],
+    [
+        "a review stack without neon:apiKey",
+        (c) => Object.assign(c, { review: { pullRequest: 12, baseStack: "staging", gitBranch: "feat/x" } }),
+        "fpsgame-infra:review: a review stack reads its branch's connection string from Neon's API with neon:apiKey, which the stack does not set: `pulumi config set --secret neon:apiKey`",
+    ],
+    [
+        "a review pull request number of 0",
+        (c) =>
+            Object.assign(c, {
+                review: { pullRequest: 0, baseStack: "staging", gitBranch: "feat/x" },
+                neonApiKey: "k",
+            }),
+        "fpsgame-infra:review.pullRequest = 0: must be a whole number from 1 to 999999999",
+    ],
     // Long values are shortened.
     [
         "a very long value",
