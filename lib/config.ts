@@ -35,7 +35,10 @@ import { FORBIDDEN_REVIEW_BASES, MAX_PULL_REQUEST, reviewPullRequest } from "./r
 /** The config namespace: the project name in `Pulumi.yaml`. */
 export const CONFIG_NAMESPACE = "fpsgame-infra";
 
-/** Every key the project declares under its namespace in `Pulumi.yaml`; any other is reported. */
+/**
+ * Every key the project knows under its namespace; any other is reported. `Pulumi.yaml` declares
+ * each of them but the {@link OPTIONAL_SECTIONS}, which it describes in a comment.
+ */
 export const CONFIG_KEYS = [
     "api",
     "frontend",
@@ -504,8 +507,12 @@ const sections = {
     review: { schema: reviewSchema, checks: noChecks },
 } as const;
 type Section = keyof typeof sections;
-/** Sections a stack may leave out: `review` is only a review stack's. */
-const OPTIONAL_SECTIONS: readonly Section[] = ["review"];
+/**
+ * Sections a stack may leave out: `review` is only a review stack's. They are the keys
+ * `Pulumi.yaml` does not declare (only describes in a comment): Pulumi refuses every stack that
+ * lacks a declared key with no default, and an object key can have none.
+ */
+export const OPTIONAL_SECTIONS: readonly Section[] = ["review"];
 
 /** The validated stack config. Secrets are whatever secret wrapper the caller passed in. */
 export interface StackConfig<S> {

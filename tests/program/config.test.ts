@@ -5,7 +5,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { CONFIG_KEYS, CONFIG_NAMESPACE, parseStackConfig, RawStackConfig, StackConfigError } from "../../lib/config";
+import {
+    CONFIG_KEYS,
+    CONFIG_NAMESPACE,
+    OPTIONAL_SECTIONS,
+    parseStackConfig,
+    RawStackConfig,
+    StackConfigError,
+} from "../../lib/config";
 import { FLY_REGIONS } from "../../lib/facts/fly";
 import { UPSTASH_REGIONS } from "../../lib/facts/upstash";
 import { readStackConfig, REPO_ROOT, runProgram } from "../helpers/mockProgram";
@@ -485,13 +492,19 @@ test("no message falls back to the schema library's default text", () => {
     ).toEqual([]);
 });
 
-test("the keys the config knows are the keys Pulumi.yaml declares", () => {
-    const project = parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { config: object };
-    expect([...CONFIG_KEYS].sort()).toEqual(
+test("the keys the config knows are the keys Pulumi.yaml declares, but the optional sections, which it describes", () => {
+    const text = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8");
+    const project = parse(text) as { config: object };
+    expect([...CONFIG_KEYS].filter((k) => !(OPTIONAL_SECTIONS as readonly string[]).includes(k)).sort()).toEqual(
         Object.keys(project.config)
             .map((k) => k.replace(`${CONFIG_NAMESPACE}:`, ""))
             .sort(),
     );
+    // Pulumi refuses a stack that lacks a declared key without a default: an optional section
+    // declared there would break every stack that leaves it out.
+    for (const key of OPTIONAL_SECTIONS) {
+        expect(text).toMatch(new RegExp(`^\\s*# ${CONFIG_NAMESPACE}:${key} is not declared here`, "m"));
+    }
 });
 
 test("the program reports an unknown key of the stack file", async () => {
