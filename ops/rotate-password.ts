@@ -35,7 +35,13 @@
  */
 import { NEON_API_URL } from "../lib/facts/neon";
 import { UPSTASH_API_URL } from "../lib/facts/upstash";
-import { describeFailure as describe, HttpRetryOptions, isRetryableStatus, serviceClient } from "./serviceApi";
+import {
+    describeFailure as describe,
+    HttpRetryOptions,
+    isRetryableStatus,
+    requiredEnv,
+    serviceClient,
+} from "./serviceApi";
 
 export { isRetryableStatus };
 
@@ -142,11 +148,13 @@ export async function resetUpstashPassword(r: UpstashReset, o: RetryOptions = {}
     return answer.password;
 }
 
-/** The value of a required variable, or an error naming it (never its value). */
+/** {@link requiredEnv}, failing as a PasswordResetError. */
 function required(env: NodeJS.ProcessEnv, name: string): string {
-    const v = env[name];
-    if (v === undefined || v === "") throw new PasswordResetError(`${name} is not set in the command's environment`);
-    return v;
+    try {
+        return requiredEnv(env, name);
+    } catch (e) {
+        throw new PasswordResetError((e as Error).message);
+    }
 }
 
 /**

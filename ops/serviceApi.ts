@@ -65,3 +65,10 @@ export function describeFailure(api: string, method: string, path: string, e: un
     }
     return `${api} ${method} ${path}: ${(e as Error).message}`;
 }
+
+/** The value of a variable the command needs, or an error naming it (never its value). */
+export function requiredEnv(env: NodeJS.ProcessEnv, name: string): string {
+    const v = env[name];
+    if (v === undefined || v === "") throw new Error(`${name} is not set in the command's environment`);
+    return v;
+}

@@ -149,6 +149,69 @@ describe("neon", () => {
     });
 });
 
+describe("neon connection_uri", () => {
+    // A branch of the staging project with an endpoint of its own, as a review stack makes one.
+    const id = "cold-leaf-22222222";
+    const uriOf = (q: string) => get(`/api/v2/projects/${id}/connection_uri?${q}`, BEARER);
+    beforeAll(() => {
+        process.env.LOCALCLOUD_PG_PORT = "55432";
+        const p = projectStore().get(id)!;
+        const createdAt = "2026-01-05T00:00:00Z";
+        p.branches["br-pr-7"] = {
+            ...p.branches[`br-${id}`],
+            id: "br-pr-7",
+            name: "pr-7",
+            parentId: `br-${id}`,
+            primary: false,
+            roles: { fpsgame_owner: { name: "fpsgame_owner", password: "pw-branch", protected: false, createdAt } },
+        };
+        p.endpoints["ep-pr-7"] = { id: "ep-pr-7", branchId: "br-pr-7", type: "read_write", settings: {}, createdAt };
+        p.endpoints[`ep-${id}`] = { id: `ep-${id}`, branchId: `br-${id}`, type: "read_write", settings: {}, createdAt };
+        projectStore().put(id, p);
+    });
+    afterAll(() => delete process.env.LOCALCLOUD_PG_PORT);
+
+    test("the branch's URI through its endpoint: the names the local PostgreSQL knows, the branch role's password", async () => {
+        const r = await uriOf("branch_id=br-pr-7&endpoint_id=ep-pr-7&database_name=fpsgame&role_name=fpsgame_owner");
+        expect(r).toEqual({
+            status: 200,
+            body: { uri: `postgres://${id}.fpsgame_owner:pw-branch@127.0.0.1:55432/br-pr-7.fpsgame?sslmode=require` },
+        });
+    });
+
+    test("without branch_id, the default branch's; pooled=true gives the same URI (no pooler here)", async () => {
+        const direct = await uriOf("database_name=fpsgame&role_name=fpsgame_owner");
+        expect(direct.body.uri).toBe(
+            `postgres://${id}.fpsgame_owner:pw-hidden@127.0.0.1:55432/br-${id}.fpsgame?sslmode=require`,
+        );
+        expect((await uriOf("database_name=fpsgame&role_name=fpsgame_owner&pooled=true")).body).toEqual(direct.body);
+    });
+
+    test("an endpoint of another branch is a 400; a missing database_name a 400; an unknown role a 404", async () => {
+        const other = await uriOf(
+            `branch_id=br-pr-7&endpoint_id=ep-${id}&database_name=fpsgame&role_name=fpsgame_owner`,
+        );
+        expect(other.status).toBe(400);
+        expect(other.body.message).toBe(`endpoint ep-${id} does not belong to branch br-pr-7 (it serves br-${id})`);
+        const noDb = await uriOf("branch_id=br-pr-7&role_name=fpsgame_owner");
+        expect(noDb.status).toBe(400);
+        expect(noDb.body.message).toMatch(/database_name/);
+        expect((await uriOf("branch_id=br-pr-7&database_name=fpsgame&role_name=ghost")).body).toEqual({
+            code: "",
+            message: "role not found",
+        });
+    });
+
+    test("a branch with no read_write endpoint has no URI", async () => {
+        const r = await get(
+            "/api/v2/projects/dry-moon-33333333/connection_uri?database_name=fpsgame&role_name=fpsgame_owner",
+            BEARER,
+        );
+        expect(r.status).toBe(404);
+        expect(r.body.message).toBe("branch br-dry-moon-33333333 has no read_write endpoint");
+    });
+});
+
 describe("upstash", () => {
     beforeAll(() => {
         databaseStore().put("6c0a1f7e-2b7c-4a43-9a57-2f1c3e2d9b10", {

@@ -4,51 +4,23 @@
  * the password alone.
  */
 import { execFile } from "child_process";
-import * as http from "http";
-import { AddressInfo } from "net";
 import * as path from "path";
 import { passwordFor, resetNeonPassword, resetUpstashPassword, RetryOptions } from "../../ops/rotate-password";
 import { REPO_ROOT } from "../helpers/mockProgram";
+import { ScriptedApi } from "../helpers/scriptedApi";
 
-interface Seen {
-    method: string;
-    url: string;
-    authorization?: string;
-}
-
-/** One scripted answer per request, in order; the last repeats. */
-type Answer = { status: number; body?: unknown } | "hang-up";
-
-let server: http.Server;
+const api = new ScriptedApi();
 /** Neon's base URL ends with /api/v2; Upstash's is the bare host, its paths start with /v2. */
 let base: string;
 let host: string;
-let seen: Seen[] = [];
-let answers: Answer[] = [];
 
 beforeAll(async () => {
-    server = http.createServer((req, res) => {
-        seen.push({ method: req.method ?? "", url: req.url ?? "", authorization: req.headers.authorization });
-        req.resume();
-        req.on("end", () => {
-            const a = answers.length > 1 ? answers.shift()! : answers[0];
-            if (a === "hang-up") {
-                req.socket.destroy();
-                return;
-            }
-            res.writeHead(a.status, { "content-type": "application/json" });
-            res.end(JSON.stringify(a.body ?? {}));
-        });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await api.start();
+    host = api.host;
     base = `${host}/api/v2`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-beforeEach(() => {
-    seen = [];
-    answers = [];
-});
+afterAll(() => api.stop());
+beforeEach(() => api.reset());
 
 const fast: RetryOptions = { retries: 3, retryDelay: () => 5, pollMs: 5, operationsTimeoutMs: 2000 };
 const neon = () => ({
@@ -63,7 +35,7 @@ const RESET = "/api/v2/projects/proj-1/branches/br-main/roles/fpsgame_owner/rese
 
 describe("Neon", () => {
     test("POSTs reset_password with the bearer key, waits for the operations to finish, returns the password", async () => {
-        answers = [
+        api.answers = [
             {
                 status: 200,
                 body: {
@@ -75,41 +47,41 @@ describe("Neon", () => {
             { status: 200, body: { operation: { id: "op-1", status: "finished" } } },
         ];
         await expect(resetNeonPassword(neon(), fast)).resolves.toBe("n3wPass");
-        expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+        expect(api.seen.map((s) => `${s.method} ${s.url}`)).toEqual([
             `POST ${RESET}`,
             "GET /api/v2/projects/proj-1/operations/op-1",
             "GET /api/v2/projects/proj-1/operations/op-1",
         ]);
-        expect(seen.every((s) => s.authorization === "Bearer neon-key-123")).toBe(true);
+        expect(api.seen.every((s) => s.authorization === "Bearer neon-key-123")).toBe(true);
     });
 
     test("retries a 423 (another operation running), a 503 and a dropped connection, then succeeds", async () => {
-        answers = [
+        api.answers = [
             { status: 423, body: { message: "project already has running operations" } },
             { status: 503 },
             "hang-up",
             { status: 200, body: { role: { password: "afterRetries" }, operations: [] } },
         ];
         await expect(resetNeonPassword(neon(), fast)).resolves.toBe("afterRetries");
-        expect(seen).toHaveLength(4);
+        expect(api.seen).toHaveLength(4);
     });
 
     test("a 404 is not retried; the error names the call and Neon's message, never the key", async () => {
-        answers = [{ status: 404, body: { code: "", message: "role not found" } }];
+        api.answers = [{ status: 404, body: { code: "", message: "role not found" } }];
         const err = await resetNeonPassword(neon(), fast).catch((e: Error) => e);
         expect((err as Error).message).toBe(`Neon API POST ${RESET.replace("/api/v2", "")}: HTTP 404: role not found`);
         expect((err as Error).message).not.toContain("neon-key-123");
-        expect(seen).toHaveLength(1);
+        expect(api.seen).toHaveLength(1);
     });
 
     test("gives up after the retries when the API keeps failing", async () => {
-        answers = [{ status: 500, body: { message: "internal" } }];
+        api.answers = [{ status: 500, body: { message: "internal" } }];
         await expect(resetNeonPassword(neon(), fast)).rejects.toThrow("HTTP 500: internal");
-        expect(seen).toHaveLength(4); // the try and 3 retries
+        expect(api.seen).toHaveLength(4); // the try and 3 retries
     });
 
     test("an operation that fails is a failure: the password may not be in force", async () => {
-        answers = [
+        api.answers = [
             { status: 200, body: { role: { password: "x" }, operations: [{ id: "op-2", status: "running" }] } },
             { status: 200, body: { operation: { id: "op-2", status: "failed" } } },
         ];
@@ -117,16 +89,16 @@ describe("Neon", () => {
     });
 
     test("an answer without a password is a failure, not an empty password", async () => {
-        answers = [{ status: 200, body: { role: { name: "fpsgame_owner" }, operations: [] } }];
+        api.answers = [{ status: 200, body: { role: { name: "fpsgame_owner" }, operations: [] } }];
         await expect(resetNeonPassword(neon(), fast)).rejects.toThrow("the answer holds no role.password");
     });
 });
 
 describe("Upstash", () => {
     test("POSTs /v2/redis/reset-password/{id} with basic auth email:apiKey and returns the new password", async () => {
-        answers = [{ status: 200, body: { database_id: "db-9", password: "r3disPass", endpoint: "x.upstash.io" } }];
+        api.answers = [{ status: 200, body: { database_id: "db-9", password: "r3disPass", endpoint: "x.upstash.io" } }];
         await expect(resetUpstashPassword(upstash(), fast)).resolves.toBe("r3disPass");
-        expect(seen).toEqual([
+        expect(api.seen).toEqual([
             {
                 method: "POST",
                 url: "/v2/redis/reset-password/db-9",
@@ -136,14 +108,14 @@ describe("Upstash", () => {
     });
 
     test("a 401 names the call and stops; a 429 is retried", async () => {
-        answers = [{ status: 401, body: "Unauthorized" }];
+        api.answers = [{ status: 401, body: "Unauthorized" }];
         await expect(resetUpstashPassword(upstash(), fast)).rejects.toThrow(
             "Upstash API POST /v2/redis/reset-password/db-9: HTTP 401: Unauthorized",
         );
-        seen = [];
-        answers = [{ status: 429 }, { status: 200, body: { password: "later" } }];
+        api.seen = [];
+        api.answers = [{ status: 429 }, { status: 200, body: { password: "later" } }];
         await expect(resetUpstashPassword(upstash(), fast)).resolves.toBe("later");
-        expect(seen).toHaveLength(2);
+        expect(api.seen).toHaveLength(2);
     });
 });
 
@@ -159,7 +131,7 @@ describe("passwordFor (the command's modes)", () => {
         await expect(
             passwordFor("neon", { NEON_API_URL: base, NEON_PROJECT_ID: "p", NEON_BRANCH_ID: "b", NEON_ROLE_NAME: "r" }),
         ).rejects.toThrow("NEON_API_KEY is not set in the command's environment");
-        expect(seen).toHaveLength(0);
+        expect(api.seen).toHaveLength(0);
     });
 
     test("an unknown mode is refused", async () => {
@@ -186,12 +158,12 @@ describe("as the engine runs it", () => {
     });
 
     test("stdout is the password and nothing else; stderr is empty", async () => {
-        answers = [{ status: 200, body: { password: "onlyThis" } }];
+        api.answers = [{ status: 200, body: { password: "onlyThis" } }];
         await expect(run(env())).resolves.toEqual({ code: 0, stdout: "onlyThis", stderr: "" });
     }, 30_000);
 
     test("a failed reset prints nothing on stdout, says why on stderr (no key) and exits 1", async () => {
-        answers = [{ status: 403, body: { error: "forbidden" } }];
+        api.answers = [{ status: 403, body: { error: "forbidden" } }];
         const r = await run(env());
         expect(r.code).toBe(1);
         expect(r.stdout).toBe("");
