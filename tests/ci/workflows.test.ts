@@ -3,7 +3,9 @@
  * every pull request for both stacks with a comment step that runs on failure too; ups on merge,
  * one concurrency group per stack that never cancels an up in progress, prod behind its
  * environment and after staging; drift in its own group with an issue; rollback on demand in the
- * stack's group; least permissions; no secret expanded inside a `run:` script.
+ * stack's group; a review environment per pull request of this repository, up and destroy in one
+ * group per pull request, a sweep on a schedule; least permissions; no secret expanded inside a
+ * `run:` script.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -38,8 +40,8 @@ interface Workflow {
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".yml"));
 const read = (file: string): Workflow => parse(fs.readFileSync(path.join(DIR, file), "utf8")) as Workflow;
 
-test("the workflows are ci, preview, deploy, drift and rollback", () => {
-    expect(files.sort()).toEqual(["ci.yml", "deploy.yml", "drift.yml", "preview.yml", "rollback.yml"]);
+test("the workflows are ci, preview, deploy, drift, rollback and review", () => {
+    expect(files.sort()).toEqual(["ci.yml", "deploy.yml", "drift.yml", "preview.yml", "review.yml", "rollback.yml"]);
 });
 
 describe.each(files)("%s", (file) => {
@@ -47,13 +49,20 @@ describe.each(files)("%s", (file) => {
 
     test("grants only read access to the contents at the top; jobs widen it only as they need", () => {
         expect(wf.permissions).toEqual({ contents: "read" });
-        const allowed: Record<string, string[]> = { "preview.yml": ["pull-requests"], "drift.yml": ["issues"] };
+        const allowed: Record<string, string[]> = {
+            "preview.yml": ["pull-requests"],
+            "drift.yml": ["issues"],
+            "review.yml": ["pull-requests"],
+        };
         for (const job of Object.values(wf.jobs)) {
             if (job.permissions === undefined) continue;
             expect(typeof job.permissions).toBe("object");
             for (const [scope, level] of Object.entries(job.permissions as Record<string, string>)) {
                 if (scope === "contents") expect(level).toBe("read");
-                else expect([scope, level, (allowed[file] ?? []).includes(scope)]).toEqual([scope, "write", true]);
+                else {
+                    expect([scope, (allowed[file] ?? []).includes(scope)]).toEqual([scope, true]);
+                    expect(["read", "write"]).toContain(level);
+                }
             }
         }
     });
@@ -93,6 +102,65 @@ describe("preview", () => {
         expect(post?.if).toMatch(/^always\(\)/);
         expect(post?.with).toEqual({ header: "preview-${{ matrix.stack }}", path: "preview-${{ matrix.stack }}.md" });
         expect(job.steps.indexOf(post!)).toBeGreaterThan(job.steps.indexOf(preview!));
+    });
+});
+
+describe("review", () => {
+    const wf = read("review.yml");
+    const run = (job: string, command: string) => wf.jobs[job].steps.find((s) => s.run?.includes(command))?.run;
+    const sameRepo = "github.event.pull_request.head.repo.full_name == github.repository";
+
+    test("runs on a pull request's pushes and its close, on a schedule and on demand", () => {
+        expect(wf.on).toEqual({
+            pull_request: { branches: ["main"], types: ["opened", "synchronize", "reopened", "closed"] },
+            schedule: [{ cron: expect.stringMatching(/^\S+ \S+ \* \* \*$/) }],
+            workflow_dispatch: {},
+        });
+    });
+
+    test("ups on a push and destroys on the close, pull requests of this repository only (a fork's code never gets the credentials)", () => {
+        const ifOf = (job: string) => (wf.jobs[job] as Job & { if?: string }).if;
+        expect(ifOf("up")).toBe(
+            `github.event_name == 'pull_request' && github.event.action != 'closed' && ${sameRepo}`,
+        );
+        expect(ifOf("destroy")).toBe(
+            `github.event_name == 'pull_request' && github.event.action == 'closed' && ${sameRepo}`,
+        );
+        expect(ifOf("sweep")).toBe("github.event_name != 'pull_request'");
+        expect(run("up", "npm run review")).toBe(
+            'npm run review -- up --pr "$PR" --branch "$HEAD_BRANCH" --ref "$HEAD_SHA" --base "$REVIEW_BASE" --comment review.md',
+        );
+        expect(run("destroy", "npm run review")).toBe(
+            'npm run review -- destroy --pr "$PR" --base "$REVIEW_BASE" --comment review.md',
+        );
+        for (const job of ["up", "destroy", "sweep"])
+            expect([job, wf.jobs[job].env?.REVIEW_BASE]).toEqual([job, "staging"]);
+    });
+
+    test("a pull request's up and destroy share one group that never cancels: a close waits for the push before it", () => {
+        for (const job of ["up", "destroy"]) {
+            expect(wf.jobs[job].concurrency).toEqual({
+                group: "review-pr-${{ github.event.pull_request.number }}",
+                "cancel-in-progress": false,
+            });
+        }
+    });
+
+    test("the comment is one sticky comment per pull request, posted on failure too", () => {
+        for (const job of ["up", "destroy"]) {
+            const post = wf.jobs[job].steps.find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment@"));
+            expect(post?.if).toBe("always() && hashFiles('review.md') != ''");
+            expect(post?.with).toEqual({ header: "review", path: "review.md" });
+        }
+    });
+
+    test("the sweep is given the open pull requests by gh, and reports what it removed in the job summary", () => {
+        expect(run("sweep", "gh pr list")).toMatch(/gh pr list --repo "\$GITHUB_REPOSITORY" --state open/);
+        expect(run("sweep", "npm run review")).toContain(
+            'npm run review -- sweep --open "$OPEN" --base "$REVIEW_BASE" --report sweep.md',
+        );
+        expect(run("sweep", "npm run review")).toContain('cat sweep.md >> "$GITHUB_STEP_SUMMARY"');
+        expect(wf.jobs.sweep.permissions).toEqual({ contents: "read", "pull-requests": "read" });
     });
 });
 
