@@ -48,6 +48,9 @@ export const Types = {
     vercelProject: "vercel:index/project:Project",
     vercelEnvVar: "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable",
     vercelEnvVars: "vercel:index/projectEnvironmentVariables:ProjectEnvironmentVariables",
+    vercelDeployment: "vercel:index/deployment:Deployment",
+    // The engine's own token for `new pulumi.StackReference(...)` (@pulumi/pulumi's stackReference.ts).
+    stackReference: "pulumi:pulumi:StackReference",
 } as const;
 
 /**

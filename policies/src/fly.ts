@@ -34,6 +34,9 @@ export interface ServiceProps {
     protocol?: string;
     internalPort?: number;
     ports?: { port?: number; handlers?: string[]; forceHttps?: boolean }[];
+    /** `"off" | "stop" | "suspend"` in the provider; read as unknown input, so a stray boolean is caught too. */
+    autostop?: unknown;
+    autostart?: unknown;
     minMachinesRunning?: number;
     concurrency?: { type?: string; softLimit?: number; hardLimit?: number };
     checks?: { type?: string; path?: string }[];

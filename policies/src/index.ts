@@ -19,6 +19,14 @@ import {
     flyWebsocketConcurrency,
 } from "./fly";
 import { neonAutoscalingRange, neonConnectionSsl, neonHistoryRetention, neonProtectStateful } from "./neon";
+import {
+    reviewAutostop,
+    reviewBaseStack,
+    reviewPreviewOnly,
+    reviewSingleMachine,
+    reviewSingleRegion,
+    reviewUnprotected,
+} from "./review";
 import { flyCostEstimate, flyMonthlyBudget } from "./stack";
 import { upstashBudget, upstashEvictionSet, upstashReadRegionsNearApi } from "./upstash";
 import { vercelProductionBranch, vercelSecureUrls, vercelSensitiveSecrets } from "./vercel";
@@ -26,6 +34,7 @@ import { vercelProductionBranch, vercelSecureUrls, vercelSensitiveSecrets } from
 export * from "./common";
 export * from "./fly";
 export * from "./neon";
+export * from "./review";
 export * from "./stack";
 export * from "./upstash";
 export * from "./vercel";
@@ -59,4 +68,11 @@ export const allPolicies: FpsPolicy[] = [
     // Stack-wide cost
     flyCostEstimate,
     flyMonthlyBudget,
+    // Review stacks (pr-<n>): on in config/review.json only
+    reviewSingleRegion,
+    reviewSingleMachine,
+    reviewAutostop,
+    reviewBaseStack,
+    reviewPreviewOnly,
+    reviewUnprotected,
 ];

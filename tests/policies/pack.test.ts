@@ -7,6 +7,7 @@ import * as common from "../../policies/src/common";
 import * as fly from "../../policies/src/fly";
 import { allPolicies, FpsPolicy } from "../../policies/src";
 import * as neon from "../../policies/src/neon";
+import * as review from "../../policies/src/review";
 import * as stack from "../../policies/src/stack";
 import * as upstash from "../../policies/src/upstash";
 import * as vercel from "../../policies/src/vercel";
@@ -14,7 +15,7 @@ import { machine, machineWithService, prodMachines } from "./fixtures";
 import { configFor, UNKNOWN_NUMBER, UnknownValueError, validate } from "./harness";
 import { check } from "./schemaCheck";
 
-const modules = { common, fly, neon, stack, upstash, vercel };
+const modules = { common, fly, neon, review, stack, upstash, vercel };
 
 function isPolicy(v: unknown): v is FpsPolicy {
     return (
@@ -41,7 +42,7 @@ describe("allPolicies", () => {
         expect(new Set(allPolicies)).toEqual(new Set(exported.map((e) => e.policy)));
     });
 
-    it("has 22 policies", () => {
+    it("has 28 policies", () => {
         expect(allPolicies.map((p) => p.name)).toEqual([
             "fly-min-regions",
             "fly-min-machines-per-region",
@@ -65,6 +66,12 @@ describe("allPolicies", () => {
             "vercel-secure-urls",
             "fly-cost-estimate",
             "fly-monthly-budget",
+            "review-single-region",
+            "review-single-machine",
+            "review-autostop",
+            "review-base-stack",
+            "review-preview-only",
+            "review-unprotected",
         ]);
     });
 
