@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { allPolicies, flyMinMemory, flyMinRegions, neonHistoryRetention } from "../../policies/src";
+import { FORBIDDEN_REVIEW_BASES, REVIEW_BASE_STACK, REVIEW_SIZE } from "../../lib/review";
 import { checkPolicyConfig } from "./schemaCheck";
 
 const CONFIG_DIR = path.join(__dirname, "../../policies/config");
@@ -13,8 +14,8 @@ const files = fs.readdirSync(CONFIG_DIR).filter((f) => f.endsWith(".json"));
 const read = (file: string): PackConfig => JSON.parse(fs.readFileSync(path.join(CONFIG_DIR, file), "utf8"));
 const byName = new Map(allPolicies.map((p) => [p.name, p]));
 
-it("has a config file for prod, staging and local", () => {
-    expect(files.sort()).toEqual(["local.json", "prod.json", "staging.json"]);
+it("has a config file for prod, staging and local, and one for review stacks", () => {
+    expect(files.sort()).toEqual(["local.json", "prod.json", "review.json", "staging.json"]);
 });
 
 describe.each(files)("%s", (file) => {
@@ -75,6 +76,47 @@ describe("per-stack thresholds", () => {
         );
         expect(local["neon-history-retention"].minHistoryRetentionSeconds).toBe(86400);
         expect(local["neon-protect-stateful"]).toEqual({ enforcementLevel: "disabled", requireProtect: false });
+    });
+
+    const REVIEW_POLICIES = allPolicies.map((p) => p.name).filter((name) => name.startsWith("review-"));
+
+    it("review: the smallest guest only, 256 MB, one machine in one region, budgets $3 and $5, review policies mandatory", () => {
+        const review = read("review.json");
+        const { cpuKind, cpus, memoryMb } = REVIEW_SIZE.vm;
+        expect(review["fly-allowed-guest-sizes"].allowedGuests).toEqual([`${cpuKind}-${cpus}x-${memoryMb}`]);
+        expect(review["fly-allowed-guest-sizes"].allowedGuests).toEqual(["shared-1x-256"]);
+        expect(review["fly-min-memory"].minMemoryMb).toBe(256);
+        expect(review["fly-min-regions"].minRegions).toBe(1);
+        expect(review["fly-min-machines-per-region"].minMachinesPerRegion).toBe(1);
+        expect(review["fly-min-machines-running"].minMachinesRunning).toBe(0);
+        expect(review["fly-cost-estimate"].monthlyBudgetUsd).toBe(3);
+        expect(review["fly-monthly-budget"].monthlyBudgetUsd).toBe(3);
+        expect(review["upstash-budget"].maxBudgetUsd).toBe(REVIEW_SIZE.redisBudgetUsd);
+        expect(review["upstash-budget"].maxBudgetUsd).toBe(5);
+        expect(review["neon-protect-stateful"]).toEqual({ enforcementLevel: "disabled", requireProtect: false });
+        expect(review["review-single-machine"].maxMachines).toBe(REVIEW_SIZE.machines);
+        // ops/pulumi.ts overrides baseStack for a local-cloud base, so the entry must be an object.
+        expect(review["review-base-stack"]).toEqual({
+            enforcementLevel: "mandatory",
+            baseStack: REVIEW_BASE_STACK,
+            forbiddenStacks: [...FORBIDDEN_REVIEW_BASES],
+        });
+        expect(REVIEW_POLICIES).toHaveLength(6);
+        expect(REVIEW_POLICIES.map((name) => [name, level("review.json", name)])).toEqual(
+            REVIEW_POLICIES.map((name) => [name, "mandatory"]),
+        );
+    });
+
+    it("review: the same prices and hours as staging", () => {
+        const { monthlyBudgetUsd: _r, ...review } = read("review.json")["fly-monthly-budget"];
+        const { monthlyBudgetUsd: _s, ...staging } = read("staging.json")["fly-monthly-budget"];
+        expect(review).toEqual(staging);
+    });
+
+    it.each(["prod.json", "staging.json", "local.json"])("%s: the review policies are disabled", (file) => {
+        expect(REVIEW_POLICIES.map((name) => [name, level(file, name)])).toEqual(
+            REVIEW_POLICIES.map((name) => [name, "disabled"]),
+        );
     });
 
     it("keeps the cost estimate advisory and the budget mandatory everywhere", () => {
