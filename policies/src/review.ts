@@ -160,6 +160,19 @@ export function referencedStack(fullName: string): string {
     return fullName.split("/").pop() ?? fullName;
 }
 
+/**
+ * The stack's own `fpsgame-infra:review` section: the engine passes a policy pack the stack's
+ * config in `PULUMI_CONFIG` (a JSON object of `namespace:key` to the value as text; an object
+ * value is its JSON), as it passes it to the program. Undefined when the stack has none.
+ */
+export function stackReviewSection(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> | undefined {
+    if (!env.PULUMI_CONFIG) return undefined;
+    const raw = (JSON.parse(env.PULUMI_CONFIG) as Record<string, unknown>)["fpsgame-infra:review"];
+    if (raw === undefined) return undefined;
+    const value: unknown = typeof raw === "string" ? JSON.parse(raw) : raw;
+    return value !== null && typeof value === "object" ? (value as Record<string, unknown>) : {};
+}
+
 /** Outputs of a StackReference's state, secrets unwrapped (the engine keeps secret outputs wrapped). */
 function referenceOutputs(props: Record<string, unknown>): Record<string, unknown> {
     const outputs = unwrapSecret(props.outputs);
@@ -190,6 +203,23 @@ export const reviewBaseStack: StackValidationPolicy = {
         const { baseStack, forbiddenStacks } = args.getConfig<Required<ReviewBaseStackConfig>>();
         // The checks that need no unknown value come first: a preview-time unknown read further down
         // stops the policy (the SDK reports it as advisory), and what was reported before it stands.
+        // The base the stack's file names, which the program's StackReference is made from: the
+        // one check of the base that sees every preview, as the reference itself is not passed.
+        const review = stackReviewSection();
+        if (review !== undefined) {
+            const named = review.baseStack;
+            if (typeof named === "string" && forbiddenStacks.includes(named)) {
+                reportViolation(
+                    `Review stack must never be based on ${named}: fpsgame-infra:review.baseStack is ${named} ` +
+                        `(forbidden: ${forbiddenStacks.join(", ")}); allowed: ${baseStack}.`,
+                );
+            } else if (named !== baseStack) {
+                reportViolation(
+                    `Review stack must be based on ${baseStack}: fpsgame-infra:review.baseStack is ` +
+                        `${JSON.stringify(named ?? null)}; allowed: ${baseStack}.`,
+                );
+            }
+        }
         for (const p of resourcesOfType(args, Types.neonProject)) {
             reportViolation(
                 `Review stack must not declare a Neon project: ${p.name} (${Types.neonProject}) found; allowed: ` +

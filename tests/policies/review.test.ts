@@ -203,6 +203,36 @@ describe("review-autostop", () => {
 });
 
 describe("review-base-stack", () => {
+    // The engine hands the pack the stack's config in PULUMI_CONFIG, as it does the program.
+    const withConfig = async (review: unknown, run: () => Promise<void>) => {
+        const before = process.env.PULUMI_CONFIG;
+        process.env.PULUMI_CONFIG = JSON.stringify({ "fpsgame-infra:review": JSON.stringify(review) });
+        try {
+            await run();
+        } finally {
+            if (before === undefined) delete process.env.PULUMI_CONFIG;
+            else process.env.PULUMI_CONFIG = before;
+        }
+    };
+
+    it("passes a stack whose file names staging as its base", () =>
+        withConfig({ pullRequest: 12, baseStack: "staging", gitBranch: "feat" }, async () => {
+            expect(await validate(reviewBaseStack, reviewStack().slice(1))).toEqual([]);
+        }));
+
+    it("reports a stack file that names prod, or another stack, as the base, without a StackReference to see", () =>
+        withConfig({ pullRequest: 12, baseStack: "prod", gitBranch: "feat" }, async () => {
+            expect(await validate(reviewBaseStack, reviewStack().slice(1))).toEqual([
+                "Review stack must never be based on prod: fpsgame-infra:review.baseStack is prod (forbidden: prod); allowed: staging.",
+            ]);
+            process.env.PULUMI_CONFIG = JSON.stringify({
+                "fpsgame-infra:review": JSON.stringify({ pullRequest: 12, baseStack: "dev", gitBranch: "feat" }),
+            });
+            expect(await validate(reviewBaseStack, reviewStack().slice(1))).toEqual([
+                'Review stack must be based on staging: fpsgame-infra:review.baseStack is "dev"; allowed: staging.',
+            ]);
+        }));
+
     it("passes a branch of staging's project through a reference to staging", async () => {
         expect(await validate(reviewBaseStack, reviewStack())).toEqual([]);
     });
