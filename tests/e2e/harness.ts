@@ -97,15 +97,16 @@ export function runCommand(
     /** Written to the command's stdin (e.g. a secret `pulumi config set` reads there); none when absent. */
     input?: string,
 ): Promise<CommandResult> {
-    const child = spawn(
-        process.execPath,
-        ["--require", "./lib/register.js", "ops/cli.ts", name, "--stack", stack, ...args],
-        {
-            cwd: REPO_ROOT,
-            stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-            env,
-        },
-    );
+    return runCli([name, "--stack", stack, ...args], env, input);
+}
+
+/** `npm run <args[0]> -- <args…>` (ops/cli.ts), as {@link runCommand}, for commands without `--stack` (`review up …`). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, input?: string): Promise<CommandResult> {
+    const child = spawn(process.execPath, ["--require", "./lib/register.js", "ops/cli.ts", ...args], {
+        cwd: REPO_ROOT,
+        stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+        env,
+    });
     if (input !== undefined) child.stdin!.end(input);
     let stdout = "";
     let stderr = "";
