@@ -3,13 +3,7 @@
  * destroying a throwaway stack leaves nothing behind in the Fly emulator, PostgreSQL,
  * Redis or the Vercel stand-in.
  */
-import * as fs from "fs";
-import * as net from "net";
-import * as path from "path";
-import { Client } from "pg";
-import { localcloudPaths, pgAdminUrl } from "../../localcloud/services/env";
-import { clientConnectionString } from "../../migrations/runner";
-import { E2E_TIMEOUT_MS, E2EStack } from "./harness";
+import { E2E_TIMEOUT_MS, E2EStack, pgNames, portOpen, vercelRecords } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -19,48 +13,6 @@ afterAll(async () => {
     await stack.configSet("database.protect", "false").catch(() => undefined);
     await stack.remove();
 });
-
-async function pgNames(branchId: string, projectId: string): Promise<{ databases: string[]; roles: string[] }> {
-    const c = new Client({ connectionString: clientConnectionString(pgAdminUrl()) });
-    await c.connect();
-    try {
-        const d = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [
-            `${branchId}.`,
-        ]);
-        const r = await c.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", [
-            `${projectId}.`,
-        ]);
-        return { databases: d.rows.map((x) => x.datname), roles: r.rows.map((x) => x.rolname) };
-    } finally {
-        await c.end();
-    }
-}
-
-function portOpen(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect({ host: "127.0.0.1", port }, () => {
-            s.destroy();
-            resolve(true);
-        });
-        s.on("error", () => resolve(false));
-    });
-}
-
-/** Files of the Vercel stand-in that mention the project id. */
-function vercelRecords(projectId: string): string[] {
-    const dir = path.join(localcloudPaths().stateDir, "vercel");
-    if (!fs.existsSync(dir)) return [];
-    const out: string[] = [];
-    const walk = (d: string) => {
-        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-            const p = path.join(d, e.name);
-            if (e.isDirectory()) walk(p);
-            else if (fs.readFileSync(p, "utf8").includes(projectId)) out.push(p);
-        }
-    };
-    walk(dir);
-    return out;
-}
 
 test("a protected database refuses deletion; unprotected, destroy leaves nothing behind", async () => {
     await stack.init();

@@ -5,10 +5,11 @@
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { localStackEnv, REPO_ROOT } from "../../localcloud/stackEnv";
 import { Client } from "pg";
-import { localcloudPaths } from "../../localcloud/services/env";
+import { localcloudPaths, pgAdminUrl } from "../../localcloud/services/env";
 import { ThrowawayStack } from "../../localcloud/throwawayStack";
 import { clientConnectionString } from "../../migrations/runner";
 import type { HistoryEntry } from "../../ops/rollback";
@@ -208,4 +209,50 @@ export function running(pids: number[]): number[] {
             return false;
         }
     });
+}
+
+/** The local PostgreSQL's databases of a Neon branch (`<branchId>.<db>`) and roles of a project (`<projectId>.<role>`). */
+export async function pgNames(branchId: string, projectId = ""): Promise<{ databases: string[]; roles: string[] }> {
+    const c = new Client({ connectionString: clientConnectionString(pgAdminUrl()) });
+    await c.connect();
+    try {
+        const d = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [
+            `${branchId}.`,
+        ]);
+        const r = projectId
+            ? await c.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", [
+                  `${projectId}.`,
+              ])
+            : { rows: [] };
+        return { databases: d.rows.map((x) => x.datname), roles: r.rows.map((x) => x.rolname) };
+    } finally {
+        await c.end();
+    }
+}
+
+/** Whether something listens on the loopback port (a Redis instance of the Upstash stand-in). */
+export function portOpen(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const s = net.connect({ host: "127.0.0.1", port }, () => {
+            s.destroy();
+            resolve(true);
+        });
+        s.on("error", () => resolve(false));
+    });
+}
+
+/** Files of the Vercel stand-in's records that mention `text` (a project id, a git branch). */
+export function vercelRecords(text: string): string[] {
+    const dir = path.join(localcloudPaths().stateDir, "vercel");
+    if (!fs.existsSync(dir)) return [];
+    const out: string[] = [];
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            const p = path.join(d, e.name);
+            if (e.isDirectory()) walk(p);
+            else if (fs.readFileSync(p, "utf8").includes(text)) out.push(p);
+        }
+    };
+    walk(dir);
+    return out;
 }

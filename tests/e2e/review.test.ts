@@ -15,17 +15,27 @@
  *   hold nothing of it.
  */
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import { Client } from "pg";
 import { parse, stringify } from "yaml";
-import { pgAdminUrl, localcloudPaths } from "../../localcloud/services/env";
+import { localcloudPaths } from "../../localcloud/services/env";
 import { flyInventory } from "../../localcloud/summary";
 import { clientConnectionString } from "../../migrations/runner";
 import { reviewCommentMarker } from "../../ops/ci/reviewReport";
 import { listReviewStacks, stackFilePath } from "../../ops/review";
 import { openStack } from "../../ops/workspace";
-import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, programVariant, REPO_ROOT, runCli, runCommand } from "./harness";
+import {
+    E2E_TIMEOUT_MS,
+    E2EStack,
+    flyAdmin,
+    pgNames,
+    portOpen,
+    programVariant,
+    REPO_ROOT,
+    runCli,
+    runCommand,
+    vercelRecords,
+} from "./harness";
 import { GithubContext, Ran, WorkflowRunner } from "./workflowRunner";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
@@ -101,13 +111,10 @@ async function query<R extends Record<string, unknown>>(
     }
 }
 
+const PLAYER_COLUMNS =
+    "SELECT column_name FROM information_schema.columns WHERE table_name = 'players' ORDER BY column_name";
 const columnsOf = async (url: string) =>
-    (
-        await query<{ column_name: string }>(
-            url,
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'players' ORDER BY column_name",
-        )
-    ).map((r) => r.column_name);
+    (await query<{ column_name: string }>(url, PLAYER_COLUMNS)).map((r) => r.column_name);
 
 /** The review stack's resources of a type, from its state. */
 async function reviewResources(pr: number, type: string): Promise<{ id: string; outputs: Record<string, unknown> }[]> {
@@ -121,46 +128,6 @@ async function reviewResources(pr: number, type: string): Promise<{ id: string; 
 /** The emulator's app, or undefined. */
 async function appOf(name: string) {
     return (await flyInventory()).apps.find((a) => a.name === name);
-}
-
-/** Databases of the local PostgreSQL under a Neon branch (`<branchId>.<db>`). */
-async function branchDatabases(branchId: string): Promise<string[]> {
-    const c = new Client({ connectionString: clientConnectionString(pgAdminUrl()) });
-    await c.connect();
-    try {
-        const r = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [
-            `${branchId}.`,
-        ]);
-        return r.rows.map((x) => x.datname);
-    } finally {
-        await c.end();
-    }
-}
-
-function portOpen(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect({ host: "127.0.0.1", port }, () => {
-            s.destroy();
-            resolve(true);
-        });
-        s.on("error", () => resolve(false));
-    });
-}
-
-/** Records of the Vercel stand-in that mention `text`. */
-function vercelRecords(text: string): string[] {
-    const dir = path.join(localcloudPaths().stateDir, "vercel");
-    if (!fs.existsSync(dir)) return [];
-    const out: string[] = [];
-    const walk = (d: string) => {
-        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-            const p = path.join(d, e.name);
-            if (e.isDirectory()) walk(p);
-            else if (fs.readFileSync(p, "utf8").includes(text)) out.push(p);
-        }
-    };
-    walk(dir);
-    return out;
 }
 
 const reviewUpCli = (pr: number, extra: string[] = []) =>
@@ -256,9 +223,7 @@ test("a push whose checkout carries a migration runs it on the branch only; the 
         "migrations/004.do.add-player-title.sql": "ALTER TABLE players ADD COLUMN IF NOT EXISTS title TEXT;\n",
         "migrations/004.undo.add-player-title.sql": "ALTER TABLE players DROP COLUMN IF EXISTS title;\n",
     });
-    const baseColumns = await base.sql<{ column_name: string }>(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'players' ORDER BY column_name",
-    );
+    const baseColumns = await base.sql<{ column_name: string }>(PLAYER_COLUMNS);
     const r = await runCli([
         "review",
         "up",
@@ -275,9 +240,7 @@ test("a push whose checkout carries a migration runs it on the branch only; the 
 
     const { DATABASE_URL } = await flySecrets(reviewApp(PR));
     expect(await columnsOf(DATABASE_URL)).toContain("title");
-    const now = await base.sql<{ column_name: string }>(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'players' ORDER BY column_name",
-    );
+    const now = await base.sql<{ column_name: string }>(PLAYER_COLUMNS);
     expect(now).toEqual(baseColumns);
     expect(now.map((c) => c.column_name)).not.toContain("title");
 });
@@ -321,7 +284,7 @@ test("the scheduled sweep removes the stack of a pull request that is gone, and 
 });
 
 test("closed: the stack is destroyed; the emulator, PostgreSQL, Redis and Vercel hold nothing of it", async () => {
-    expect(await branchDatabases(branchId)).toEqual([`${branchId}.fpsgame`]);
+    expect((await pgNames(branchId)).databases).toEqual([`${branchId}.fpsgame`]);
     expect(await portOpen(redisPort)).toBe(true);
     expect(vercelRecords(BRANCH).length).toBeGreaterThan(0);
 
@@ -340,7 +303,7 @@ test("closed: the stack is destroyed; the emulator, PostgreSQL, Redis and Vercel
     expect((await listReviewStacks(base.name)).map((s) => s.stack)).not.toContain(stackOf(PR));
     expect(fs.existsSync(stackFilePath(stackOf(PR)))).toBe(false);
     expect(await appOf(reviewApp(PR))).toBeUndefined();
-    expect(await branchDatabases(branchId)).toEqual([]);
+    expect((await pgNames(branchId)).databases).toEqual([]);
     expect(await portOpen(redisPort)).toBe(false);
     expect(vercelRecords(BRANCH)).toEqual([]);
     // The base keeps its own.
