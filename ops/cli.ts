@@ -336,6 +336,7 @@ async function reviewUp(o: ReviewCliOpts): Promise<number> {
     const report: ReviewReport = {
         stack,
         pullRequest,
+        baseStack,
         action: "up",
         ok: false,
         urls: {},
@@ -401,6 +402,7 @@ async function reviewDestroy(o: ReviewCliOpts): Promise<number> {
     const report: ReviewReport = {
         stack,
         pullRequest,
+        baseStack,
         action: "destroy",
         ok: false,
         urls: {},

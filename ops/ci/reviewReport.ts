@@ -20,11 +20,13 @@ export interface ReviewUrls {
 export interface ReviewReport {
     stack: string;
     pullRequest: number;
+    /** The stack it is derived from (staging). */
+    baseStack: string;
     /** `up`: created or updated; `destroy`: removed. */
     action: "up" | "destroy";
     ok: boolean;
     urls: ReviewUrls;
-    /** The `fly-cost-estimate` policy's line, when the pack ran. */
+    /** The `fly-cost-estimate` policy's line (`Estimated Fly machine cost: … (budget $3.00).`), when the pack ran. */
     flyCost?: string;
     /** The Redis database's monthly budget cap (Upstash throttles it there). */
     redisBudgetUsd?: number;
@@ -86,9 +88,12 @@ export function renderReviewComment(r: ReviewReport): string {
             "",
         );
         const costs = [
-            r.flyCost ? r.flyCost.replace(/^Estimated Fly machine cost: /, "Fly machines ") : undefined,
+            // The policy's line is a sentence of its own; here it is one item of a list.
+            r.flyCost
+                ? r.flyCost.replace(/^Estimated Fly machine cost: /, "Fly machines ").replace(/\.$/, "")
+                : undefined,
             r.redisBudgetUsd !== undefined ? `Redis at most $${r.redisBudgetUsd}/month (its budget cap)` : undefined,
-            "the Neon branch is copy-on-write (it stores only what differs from staging)",
+            `the Neon branch is copy-on-write (it stores only what differs from ${r.baseStack})`,
         ].filter(Boolean);
         lines.push(
             `**Estimated cost:** ${costs.join("; ")}. The machine stops when idle and starts on the next request, so it costs less than the estimate.`,

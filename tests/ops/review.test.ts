@@ -184,6 +184,7 @@ describe("the pull request's comment", () => {
     const report = {
         stack: "pr-12",
         pullRequest: 12,
+        baseStack: "staging",
         action: "up" as const,
         ok: true,
         urls: {
@@ -192,7 +193,8 @@ describe("the pull request's comment", () => {
             health: "https://fpsgame-api-staging-pr-12.fly.dev/healthz",
             frontend: "https://fpsgame-web-staging-abc.vercel.app",
         },
-        flyCost: "Estimated Fly machine cost: $1.94/month for 1 machine",
+        // The fly-cost-estimate policy's line, as the preview reports it.
+        flyCost: "Estimated Fly machine cost: $1.94/month for 1 machine (budget $3.00).",
         redisBudgetUsd: 5,
         changes: "14 created",
         unhealthy: [],
@@ -209,7 +211,9 @@ describe("the pull request's comment", () => {
         expect(text).toContain("| WebSocket | <wss://fpsgame-api-staging-pr-12.fly.dev/ws> |");
         expect(text).toContain("| Health | <https://fpsgame-api-staging-pr-12.fly.dev/healthz> |");
         expect(text).toContain("| Frontend preview | <https://fpsgame-web-staging-abc.vercel.app> |");
-        expect(text).toContain("**Estimated cost:** Fly machines $1.94/month for 1 machine; Redis at most $5/month");
+        expect(text).toContain(
+            "**Estimated cost:** Fly machines $1.94/month for 1 machine (budget $3.00); Redis at most $5/month (its budget cap); the Neon branch is copy-on-write (it stores only what differs from staging).",
+        );
         expect(text).toContain("**Last updated:** 2026-12-02 10:45 UTC from a1b2c3d: 14 created.");
     });
 
