@@ -9,7 +9,8 @@
  * - a second push updates it in place (same machine, same branch, the rows written since kept);
  * - a push whose checkout carries a migration runs it on the branch only: the base's schema is
  *   untouched;
- * - a review config that breaks a guard rail is refused by the policy pack, nothing changed;
+ * - a review config that breaks a guard rail is refused by the policy pack, nothing changed, and
+ *   the pack holds the stack to staging as its base;
  * - the scheduled sweep removes a stack whose pull request is gone and keeps the open one's;
  * - closed: the stack is destroyed, and the emulator, PostgreSQL, Redis and the Vercel stand-in
  *   hold nothing of it.
@@ -247,17 +248,43 @@ test("a push whose checkout carries a migration runs it on the branch only; the 
 
 test("a review config that breaks a guard rail is refused by the policy pack, and nothing changes", async () => {
     const file = stackFilePath(stackOf(PR));
-    const doc = parse(fs.readFileSync(file, "utf8")) as { config: Record<string, Record<string, unknown>> };
+    const written = fs.readFileSync(file, "utf8");
+    const doc = parse(written) as { config: Record<string, Record<string, unknown>> };
     doc.config["fpsgame-infra:api"].regions = { sjc: 1, iad: 1 };
     fs.writeFileSync(file, stringify(doc));
     const before = JSON.stringify((await appOf(reviewApp(PR)))?.machines.map((m) => m.id));
+    try {
+        const r = await runCommand("preview", stackOf(PR), []);
+        const out = r.stdout + r.stderr;
+        expect(r.code).not.toBe(0);
+        expect(out).toMatch(
+            /review-single-region[\s\S]*A review stack must run its Fly machines in one region; it runs them in 2 regions: iad \(/,
+        );
+        expect(out).toMatch(/review-single-machine[\s\S]*A review stack may run at most 1 Fly machine; it declares 2/);
+        expect(JSON.stringify((await appOf(reviewApp(PR)))?.machines.map((m) => m.id))).toBe(before);
+    } finally {
+        fs.writeFileSync(file, written);
+    }
+});
 
-    const r = await runCommand("preview", stackOf(PR), []);
-    const out = r.stdout + r.stderr;
+test("the pack holds a review stack to staging as its base, reading the base from the stack's own config", async () => {
+    // The pack's review.json as CI runs it (base: staging), on this stack whose base is the local
+    // one: the StackReference is a read no stack policy sees, so this is the stack's config, which
+    // the engine hands the pack, reaching it.
+    const r = await runCli([
+        "pulumi",
+        "preview",
+        "--policy-pack",
+        "policies",
+        "--policy-pack-config",
+        "policies/config/review.json",
+        "--stack",
+        stackOf(PR),
+    ]);
     expect(r.code).not.toBe(0);
-    expect(out).toContain("review-single-region");
-    expect(out).toContain("review-single-machine");
-    expect(JSON.stringify((await appOf(reviewApp(PR)))?.machines.map((m) => m.id))).toBe(before);
+    expect(r.stdout + r.stderr).toContain(
+        `Review stack must be based on staging: fpsgame-infra:review.baseStack is "${base.name}"; allowed: staging.`,
+    );
 });
 
 test("the scheduled sweep removes the stack of a pull request that is gone, and keeps the open one's", async () => {
