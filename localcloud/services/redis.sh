@@ -138,8 +138,10 @@ cmd_start() {
     check_reachable "$R_USER" "$R_DIR"
     ensure_tls
     install_tls_copy "$R_TLS" "$R_USER"
+    local was_running=0
     if instance_pid "$R_MAIN" >/dev/null; then
         local running
+        was_running=1
         running=$(instance_port "$R_MAIN")
         log "admin instance: already running on 127.0.0.1:$running"
         [ -z "${LOCALCLOUD_REDIS_PORT:-}" ] || [ "$running" = "$LOCALCLOUD_REDIS_PORT" ] ||
@@ -152,13 +154,28 @@ cmd_start() {
         start_instance "$R_MAIN" "admin instance"
     fi
     instance_port "$R_MAIN" >"$R_DIR/port"
-    local dir n=0
-    for dir in "$R_DBS"/*/; do
-        [ -f "$dir/redis.conf" ] || continue
-        dir=${dir%/}
-        start_instance "$dir" "database $(basename "$dir")"
-        n=$((n + 1))
-    done
+    local dir n=0 up=0
+    if [ "$was_running" = 1 ]; then
+        # While the local cloud runs, the Upstash stand-in owns the database instances: it starts
+        # one when it creates its database and stops it before it deletes the folder. Starting
+        # them here as well raced with both whenever a command checked the local cloud while
+        # another stack's up or destroy ran (a database being deleted was started again; one being
+        # created was started twice), and failed that command. So they start here only with the
+        # admin instance: the first start, or after a stop or a reboot.
+        for dir in "$R_DBS"/*/; do
+            [ -f "$dir/redis.conf" ] || continue
+            n=$((n + 1))
+            if instance_pid "${dir%/}" >/dev/null; then up=$((up + 1)); fi
+        done
+        log "database instances: $up of $n running, left to the Upstash stand-in (to start every one: $0 restart)"
+    else
+        for dir in "$R_DBS"/*/; do
+            [ -f "$dir/redis.conf" ] || continue
+            dir=${dir%/}
+            start_instance "$dir" "database $(basename "$dir")"
+            n=$((n + 1))
+        done
+    fi
     log "ready: admin instance on 127.0.0.1:$(cat "$R_DIR/port"), $n Upstash database instance(s); CA $LC_TLS_DIR/ca.pem"
 }
 

@@ -2,7 +2,10 @@
  * One real Redis server per Upstash database, under `$LOCALCLOUD_DIR/redis/databases/<id>`: TLS
  * only on 127.0.0.1 (the local CA's certificate, copied there by `services/redis.sh start`), its
  * own `default` user and password (what Upstash clients log in as), plus the local cloud's
- * `localcloud-admin` user. `services/redis.sh start|stop` restarts and stops these instances too.
+ * `localcloud-admin` user. This module starts an instance when its database is created and stops
+ * it before its folder is deleted; `services/redis.sh start` starts them only with the admin
+ * instance (a cold start: it would race with this while the local cloud runs), and `stop` stops
+ * them all.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
