@@ -14,6 +14,7 @@
  */
 import { createHmac } from "crypto";
 import { FLY_CPU_COUNTS, flyMemoryRangeMb } from "./facts/fly";
+import { NEON_CU } from "./facts/neon";
 
 /** The highest pull request number a review stack is made for. */
 export const MAX_PULL_REQUEST = 999_999_999;
@@ -42,7 +43,7 @@ export const REVIEW_SIZE = {
         cpus: SMALLEST_SHARED_CPUS,
         memoryMb: flyMemoryRangeMb("shared", SMALLEST_SHARED_CPUS).min,
     },
-    neonCu: 0.25,
+    neonCu: NEON_CU.min,
     redisBudgetUsd: 5,
 } as const;
 

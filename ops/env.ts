@@ -25,9 +25,14 @@ export function localCloud(): typeof import("../localcloud") {
     return require("../localcloud") as typeof import("../localcloud");
 }
 
+/** Where a stack's file is: `Pulumi.<stack>.yaml` beside the program's `Pulumi.yaml` (this checkout's by default). */
+export function stackFilePath(stack: string, dir = REPO_ROOT): string {
+    return path.join(dir, `Pulumi.${stack}.yaml`);
+}
+
 /** Reads `Pulumi.<stack>.yaml`; a missing file is a clear error naming the stacks that exist. */
 export function readStackFile(stack: string): Record<string, unknown> {
-    const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+    const file = stackFilePath(stack);
     if (!fs.existsSync(file)) {
         const known = fs
             .readdirSync(REPO_ROOT)

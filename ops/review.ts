@@ -25,13 +25,12 @@ import {
     ReviewOptions,
     reviewStackName,
 } from "../lib/review";
-import { readStackFile, REPO_ROOT } from "./env";
+import { utcMinute } from "./ci/reviewReport";
+import { readStackFile, REPO_ROOT, stackFilePath } from "./env";
 import { openStack, PROJECT, ProjectStack, setSecretConfig } from "./workspace";
 
-/** Where a stack's file is. */
-export function stackFilePath(stack: string, dir = REPO_ROOT): string {
-    return path.join(dir, `Pulumi.${stack}.yaml`);
-}
+// The commands and tests of review stacks name their files with it too.
+export { stackFilePath };
 
 const HEADER = (base: string) =>
     `# Written by npm run review from Pulumi.${base}.yaml (lib/review.ts) before each command;\n` +
@@ -218,7 +217,7 @@ export function renderSweepReport(
     lines.push("| stack | pull request | last update | outcome | why |", "| --- | --- | --- | --- | --- |");
     for (const d of decisions) {
         lines.push(
-            `| \`${d.stack}\` | #${d.pullRequest} | ${d.lastUpdate ? d.lastUpdate.toISOString().slice(0, 16).replace("T", " ") + " UTC" : "none"} | ${outcome(d)} | ${d.reason} |`,
+            `| \`${d.stack}\` | #${d.pullRequest} | ${d.lastUpdate ? utcMinute(d.lastUpdate) : "none"} | ${outcome(d)} | ${d.reason} |`,
         );
     }
     const removed = decisions.filter((d) => d.remove).length;

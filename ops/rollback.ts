@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { parseDocument } from "yaml";
-import { REPO_ROOT } from "./env";
+import { REPO_ROOT, stackFilePath } from "./env";
 import type { GateResult } from "./health";
 import { backendLocks, pulumiRunning } from "./recovery";
 import {
@@ -406,7 +406,7 @@ export function renderList(stack: string, entries: HistoryEntry[]): string {
 
 /** The stack file's path and its parsed document, to edit its `config:` in place (comments kept). */
 function stackFile(dir: string, stack: string): { file: string; text: string } {
-    const file = path.join(dir, `Pulumi.${stack}.yaml`);
+    const file = stackFilePath(stack, dir);
     return { file, text: fs.readFileSync(file, "utf8") };
 }
 

@@ -45,8 +45,8 @@ export function reviewCommentMarker(stack: string): string {
     return `<!-- fpsgame-infra review: ${stack} -->`;
 }
 
-/** `2026-12-02 10:45 UTC`. */
-function when(d: Date): string {
+/** `2026-12-02 10:45 UTC`: when a review stack was updated, in its comment and the sweep's report. */
+export function utcMinute(d: Date): string {
     return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
@@ -67,7 +67,7 @@ export function renderReviewComment(r: ReviewReport): string {
                 ? `Its Fly app, Neon branch, Redis database and Vercel preview are gone${r.changes ? ` (${r.changes})` : ""}.`
                 : `Some of it may be left: the scheduled sweep tries again, or run \`npm run review -- destroy --pr ${r.pullRequest}\`.`,
             "",
-            `**Last updated:** ${when(r.updatedAt)}.`,
+            `**Last updated:** ${utcMinute(r.updatedAt)}.`,
         );
     } else {
         const healthy = r.unhealthy === undefined || r.unhealthy.length === 0;
@@ -98,7 +98,7 @@ export function renderReviewComment(r: ReviewReport): string {
         lines.push(
             `**Estimated cost:** ${costs.join("; ")}. The machine stops when idle and starts on the next request, so it costs less than the estimate.`,
             "",
-            `**Last updated:** ${when(r.updatedAt)}${r.commit ? ` from ${r.commit.slice(0, 7)}` : ""}${r.changes ? `: ${r.changes}` : ""}.`,
+            `**Last updated:** ${utcMinute(r.updatedAt)}${r.commit ? ` from ${r.commit.slice(0, 7)}` : ""}${r.changes ? `: ${r.changes}` : ""}.`,
             "",
             `Removed when this pull request is closed or merged, or by the daily sweep after ${REVIEW_IDLE_DAYS} days without a push.`,
         );
