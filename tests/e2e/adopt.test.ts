@@ -21,6 +21,7 @@ import {
     E2EStack,
     flyAdmin,
     flyRequestMark,
+    flySecretValues,
     flyRequestsSince,
     runCommand,
 } from "./harness";
@@ -42,10 +43,7 @@ function adopt(...args: string[]): Promise<CommandResult> {
     return runCommand("adopt", stack.name, args);
 }
 
-async function secretValues(): Promise<Record<string, string>> {
-    return ((await flyAdmin("GET", `/__emulator/secret-values/${stack.appName}`)) as { values: Record<string, string> })
-        .values;
-}
+const secretValues = () => flySecretValues(stack.appName);
 
 /** A secret output as the export shows it with its secrets: `{<sig>: …, plaintext: "<JSON>"}`. */
 function plain(v: unknown): string {

@@ -79,6 +79,11 @@ export async function flyAdmin(method: string, pathName: string, body?: unknown)
     return text ? JSON.parse(text) : undefined;
 }
 
+/** The secrets of an app as the Fly emulator holds them (it keeps the values; Fly would not show them). */
+export async function flySecretValues(app: string): Promise<Record<string, string>> {
+    return ((await flyAdmin("GET", `/__emulator/secret-values/${app}`)) as { values: Record<string, string> }).values;
+}
+
 /** What a command printed, and its exit code. */
 export interface CommandResult {
     code: number;

@@ -28,7 +28,7 @@ import { openStack } from "../../ops/workspace";
 import {
     E2E_TIMEOUT_MS,
     E2EStack,
-    flyAdmin,
+    flySecretValues,
     pgNames,
     portOpen,
     programVariant,
@@ -50,8 +50,6 @@ const BRANCH = "feat/e2e-review";
 const reviewApp = (pr: number) => `${base.appName}-pr-${pr}`;
 const stackOf = (pr: number) => `pr-${pr}`;
 
-/** The pull request whose comment the sticky-comment step posts next. */
-let commenting = PR;
 const runner = new WorkflowRunner({
     workDir: path.join(REPO_ROOT, ".local", "e2e-review-workflow"),
     // The one substitution: the local base stack instead of staging.
@@ -67,7 +65,8 @@ const runner = new WorkflowRunner({
             "",
         ].join("\n"),
     },
-    commentMarker: () => reviewCommentMarker(stackOf(commenting)),
+    // Only PR comments: the other pull request's stack is made by the command, not the workflow.
+    commentMarker: () => reviewCommentMarker(stackOf(PR)),
 });
 
 /** The pull_request event GitHub sends for `action` on the pull request. */
@@ -87,15 +86,6 @@ async function onEvent(github: GithubContext): Promise<Record<string, Ran[] | "s
     return out;
 }
 const outcomes = (r: Ran[] | "skipped") => (r === "skipped" ? r : r.map((s) => `${s.step}: ${s.outcome}`));
-
-/** The API's secrets as the Fly emulator holds them (it keeps the values). */
-async function flySecrets(app: string): Promise<{ DATABASE_URL: string; REDIS_URL: string }> {
-    return (
-        (await flyAdmin("GET", `/__emulator/secret-values/${app}`)) as {
-            values: { DATABASE_URL: string; REDIS_URL: string };
-        }
-    ).values;
-}
 
 /** A query through a connection string, TLS verified against the local CA. */
 async function query<R extends Record<string, unknown>>(
@@ -178,7 +168,7 @@ test("opened: the review workflow's up creates pr-<n>: one machine, a branch hol
     redisPort = Number(redis.outputs.port);
 
     // The branch's URL, not the base's: its own database, holding the base's rows.
-    const { DATABASE_URL } = await flySecrets(reviewApp(PR));
+    const { DATABASE_URL } = await flySecretValues(reviewApp(PR));
     expect(new URL(DATABASE_URL).pathname).toBe(`/${encodeURIComponent(`${branchId}.fpsgame`)}`);
     expect(
         (await query<{ username: string }>(DATABASE_URL, "SELECT username FROM players")).map((r) => r.username),
@@ -197,7 +187,7 @@ test("opened: the review workflow's up creates pr-<n>: one machine, a branch hol
 });
 
 test("a second push updates it in place: the same machine and branch, the rows written since kept", async () => {
-    const { DATABASE_URL } = await flySecrets(reviewApp(PR));
+    const { DATABASE_URL } = await flySecretValues(reviewApp(PR));
     await query(
         DATABASE_URL,
         "INSERT INTO players (username, email, elo, region) VALUES ('pr-bo', 'bo@pr.example.com', 1400, 'sjc')",
@@ -209,7 +199,7 @@ test("a second push updates it in place: the same machine and branch, the rows w
 
     expect((await appOf(reviewApp(PR)))?.machines.map((m) => m.id)).toEqual([machineId]);
     expect((await reviewResources(PR, "neon:index/branch:Branch")).map((b) => b.id)).toEqual([branchId]);
-    const after = await flySecrets(reviewApp(PR));
+    const after = await flySecretValues(reviewApp(PR));
     expect(
         (await query<{ username: string }>(after.DATABASE_URL, "SELECT username FROM players ORDER BY id")).map(
             (r) => r.username,
@@ -239,7 +229,7 @@ test("a push whose checkout carries a migration runs it on the branch only; the 
     ]);
     expect([r.code, r.stderr.slice(-2000)]).toEqual([0, expect.any(String)]);
 
-    const { DATABASE_URL } = await flySecrets(reviewApp(PR));
+    const { DATABASE_URL } = await flySecretValues(reviewApp(PR));
     expect(await columnsOf(DATABASE_URL)).toContain("title");
     const now = await base.sql<{ column_name: string }>(PLAYER_COLUMNS);
     expect(now).toEqual(baseColumns);
@@ -315,7 +305,6 @@ test("closed: the stack is destroyed; the emulator, PostgreSQL, Redis and Vercel
     expect(await portOpen(redisPort)).toBe(true);
     expect(vercelRecords(BRANCH).length).toBeGreaterThan(0);
 
-    commenting = PR;
     const ran = await onEvent(pullRequestEvent("closed"));
     expect({ up: ran.up, sweep: ran.sweep }).toEqual({ up: "skipped", sweep: "skipped" });
     expect(outcomes(ran.destroy)).toEqual([

@@ -12,7 +12,16 @@ import * as os from "os";
 import * as path from "path";
 import { localBackendDir } from "../../localcloud/stackEnv";
 import { sameProgram } from "../../ops/rollback";
-import { CommandResult, E2E_TIMEOUT_MS, E2EStack, flyAdmin, historyEntries, REPO_ROOT, runCommand } from "./harness";
+import {
+    CommandResult,
+    E2E_TIMEOUT_MS,
+    E2EStack,
+    flyAdmin,
+    flySecretValues,
+    historyEntries,
+    REPO_ROOT,
+    runCommand,
+} from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -34,10 +43,7 @@ function rollback(...args: string[]): Promise<CommandResult> {
 
 const list = () => historyEntries(stack.name);
 
-async function secretValues(): Promise<Record<string, string>> {
-    return ((await flyAdmin("GET", `/__emulator/secret-values/${stack.appName}`)) as { values: Record<string, string> })
-        .values;
-}
+const secretValues = () => flySecretValues(stack.appName);
 
 /** What a refusal must leave alone. */
 async function snapshot(): Promise<unknown> {

@@ -13,19 +13,14 @@ import { Client } from "pg";
 import { localcloudPaths } from "../../localcloud/services/env";
 import { clientConnectionString } from "../../migrations/runner";
 import { runPulumi } from "../../ops/workspace";
-import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, runCommand } from "./harness";
+import { E2E_TIMEOUT_MS, E2EStack, flySecretValues, runCommand } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
 const stack = new E2EStack("rotation");
 
 /** The API's secrets as the Fly emulator holds them (it keeps the values). */
-async function flySecrets(): Promise<{ DATABASE_URL: string; REDIS_URL: string }> {
-    const r = (await flyAdmin("GET", `/__emulator/secret-values/${stack.appName}`)) as {
-        values: { DATABASE_URL: string; REDIS_URL: string };
-    };
-    return r.values;
-}
+const flySecrets = () => flySecretValues(stack.appName);
 
 /** `SELECT 1` through a connection string, TLS verified against the local CA. */
 async function pgSelect(url: string): Promise<number> {
@@ -92,7 +87,7 @@ async function plainCopies(secret: string): Promise<string[]> {
     return outputs.includes(secret) ? [...files, "stack outputs"] : files;
 }
 
-let before: { DATABASE_URL: string; REDIS_URL: string };
+let before: Record<string, string>;
 let machinesBefore: Awaited<ReturnType<typeof machines>>;
 
 beforeAll(async () => {
@@ -112,7 +107,7 @@ test("without the rotation keys nothing is planned, and the created passwords wo
 });
 
 describe("database.passwordRotation: 1 (npm run rotate) and redis.passwordRotation: 1", () => {
-    let after: { DATABASE_URL: string; REDIS_URL: string };
+    let after: Record<string, string>;
     let engineOutput: string;
 
     beforeAll(async () => {
