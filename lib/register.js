@@ -50,7 +50,9 @@ function esbuildVersion() {
     try {
         return require("esbuild/package.json").version;
     } catch {
-        process.stderr.write(`lib/register.js: esbuild is not installed in ${ROOT}; run npm ci there, then try again.\n`);
+        process.stderr.write(
+            `lib/register.js: esbuild is not installed in ${ROOT}; run npm ci there, then try again.\n`,
+        );
         process.exit(1);
     }
 }
@@ -114,6 +116,49 @@ Object.defineProperty(nodeModule._extensions, ".ts", {
     get: () => loadTypeScript,
     set: () => undefined,
 });
+
+/**
+ * `@npmcli/arborist` on first use only. @pulumi/pulumi's closure serializer
+ * (runtime/closure/codePaths.js) requires it at the top, and it drags in about 450 modules
+ * (pacote, sigstore, the npm registry client) that cost about 0.4 s of CPU in every process
+ * that loads @pulumi/pulumi: the program, the policy pack, the commands. Only serializing a
+ * function closure (`computeCodePaths`, which this project never calls) uses it. That one require
+ * gets a stand-in object whose first property read loads the real module, so anything that does
+ * use it still gets arborist. `__esModule` answers without loading: the file's `__importStar`
+ * reads it and would otherwise copy (and so load) every export.
+ */
+const loadModule = /** @type {any} */ (nodeModule)._load;
+/**
+ * @this {unknown}
+ * @param {string} request
+ * @param {{ filename?: string } | undefined} parent
+ * @param {boolean} isMain
+ * @returns {unknown}
+ */
+function lazyArborist(request, parent, isMain) {
+    if (
+        request !== "@npmcli/arborist" ||
+        !parent?.filename?.endsWith(path.join("runtime", "closure", "codePaths.js"))
+    ) {
+        return loadModule.apply(this, arguments);
+    }
+    /** @type {Record<string | symbol, unknown> | undefined} */
+    let real;
+    const load = () => (real ??= loadModule.call(nodeModule, request, parent, isMain));
+    return new Proxy(
+        {},
+        {
+            get: (_, key) => (key === "__esModule" ? true : load()[key]),
+            has: (_, key) => key in load(),
+            ownKeys: () => Reflect.ownKeys(load()),
+            getOwnPropertyDescriptor: (_, key) => {
+                const d = Reflect.getOwnPropertyDescriptor(load(), key);
+                return d && { ...d, configurable: true };
+            },
+        },
+    );
+}
+/** @type {any} */ (nodeModule)._load = lazyArborist;
 
 /** Where the JavaScript is cached (tests and tools read it from here). */
 module.exports = { CACHE_DIR };

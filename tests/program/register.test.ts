@@ -80,3 +80,20 @@ test("a later ts-node registration (as @pulumi/pulumi's policy-pack runner does)
     const args = ["--require", REGISTER, "--require", hook, file];
     expect(execFileSync(process.execPath, args, { encoding: "utf8" }).trim()).toBe("42");
 });
+
+test("@pulumi/pulumi loads without @npmcli/arborist, and its closure serializer still gets the real one on first use", () => {
+    const sdk = path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi");
+    fs.writeFileSync(path.join(dir, "package.json"), '{"name":"probe","version":"1.0.0","dependencies":{}}\n');
+    fs.writeFileSync(
+        path.join(dir, "probe.js"),
+        `const loaded = () => Object.keys(require.cache).some((k) => k.includes("@npmcli/arborist"));
+require(${JSON.stringify(sdk)});
+const atStart = loaded();
+require(${JSON.stringify(path.join(sdk, "runtime", "closure", "codePaths.js"))})
+    .computeCodePaths({})
+    .then((paths) => console.log(JSON.stringify({ atStart, afterUse: loaded(), paths: paths.size })));
+`,
+    );
+    const out = execFileSync(process.execPath, ["--require", REGISTER, "probe.js"], { cwd: dir, encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual({ atStart: false, afterUse: true, paths: 0 });
+});
