@@ -120,8 +120,8 @@ Object.defineProperty(nodeModule._extensions, ".ts", {
 /**
  * `@npmcli/arborist` on first use only. @pulumi/pulumi's closure serializer
  * (runtime/closure/codePaths.js) requires it at the top, and it drags in about 450 modules
- * (pacote, sigstore, the npm registry client) that cost about 0.4 s of CPU in every process
- * that loads @pulumi/pulumi: the program, the policy pack, the commands. Only serializing a
+ * (pacote, sigstore, the npm registry client), about half the SDK's load time in every process
+ * that loads @pulumi/pulumi: the program, the policy pack, the commands (figures: README.md). Only serializing a
  * function closure (`computeCodePaths`, which this project never calls) uses it. That one require
  * gets a stand-in object whose first property read loads the real module, so anything that does
  * use it still gets arborist. `__esModule` answers without loading: the file's `__importStar`
