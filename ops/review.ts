@@ -27,7 +27,7 @@ import {
 } from "../lib/review";
 import { utcMinute } from "./ci/reviewReport";
 import { readStackFile, REPO_ROOT, stackFilePath } from "./env";
-import { openStack, PROJECT, ProjectStack, setSecretConfig } from "./workspace";
+import { listStacks, openStack, PROJECT, ProjectStack, setSecretConfig } from "./workspace";
 
 // The commands and tests of review stacks name their files with it too.
 export { stackFilePath };
@@ -195,7 +195,7 @@ export function parsePullRequest(value: string | undefined): number {
 /** The backend's stacks, listed through the base's workspace (the same backend and environment). */
 export async function listReviewStacks(base: string): Promise<ReviewStackSummary[]> {
     const ps = await openStack(base);
-    return reviewStacks(await ps.workspace.listStacks());
+    return reviewStacks(await listStacks(ps.workspace));
 }
 
 /** The sweep's report: what it removed and why, what it kept; Markdown, also read in a terminal. */

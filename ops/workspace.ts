@@ -80,7 +80,7 @@ function withoutSelecting(ws: LocalWorkspace): Workspace {
         get(target, prop) {
             if (prop !== "selectStack") return Reflect.get(target, prop) as unknown;
             return async (name: string): Promise<void> => {
-                const stacks = await target.listStacks();
+                const stacks = await listStacks(target);
                 if (!stacks.some((s) => isNamed(s, name))) {
                     throw new Error(
                         `stack "${name}" does not exist in this backend; stacks: ${stacks.map((s) => s.name).join(", ") || "none"}`,
@@ -89,6 +89,31 @@ function withoutSelecting(ws: LocalWorkspace): Workspace {
             };
         },
     });
+}
+
+/**
+ * `pulumi stack ls`, retried on the file backend's read race. Listing reads every stack's
+ * checkpoint and the `.attrs` file beside it, and the backend's storage library (gocloud's
+ * fileblob) rewrites that file in place, truncate then write, on every checkpoint save: a list
+ * that runs while another process saves any stack of the same backend can read it empty and fail
+ * with a bare `error: EOF`. The save takes milliseconds, so a second read finds the whole file;
+ * any other failure is thrown at once.
+ */
+export async function listStacks(ws: Pick<Workspace, "listStacks">, delayMs = 100): Promise<StackSummary[]> {
+    const attempts = 5;
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await ws.listStacks();
+        } catch (err) {
+            if (attempt === attempts || !isBackendReadRace(err)) throw err;
+            await new Promise((r) => setTimeout(r, delayMs * attempt));
+        }
+    }
+}
+
+/** The CLI's failure when it read a state file another process was rewriting (see {@link listStacks}). */
+export function isBackendReadRace(err: unknown): boolean {
+    return err instanceof CommandError && /^error: EOF$/m.test(err.message);
 }
 
 function isNamed(s: StackSummary, name: string): boolean {
@@ -132,7 +157,7 @@ export async function openStack(name: string, opts: OpenOptions = {}): Promise<P
     });
     const mode = opts.mode ?? "select";
     let created = mode === "create";
-    if (mode === "ensure") created = !(await workspace.listStacks()).some((s) => isNamed(s, name));
+    if (mode === "ensure") created = !(await listStacks(workspace)).some((s) => isNamed(s, name));
     const stack = created ? await Stack.create(name, workspace) : await Stack.select(name, withoutSelecting(workspace));
     if (!isLocalStack(name) && !env.FLY_API_TOKEN && readStackFile(name)[`${PROJECT}:flyApiToken`] !== undefined) {
         env.FLY_API_TOKEN = (await stack.getConfig(`${PROJECT}:flyApiToken`)).value;

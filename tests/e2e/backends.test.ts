@@ -4,10 +4,16 @@
  * PostgreSQL (`LOCALCLOUD_BACKEND=postgres`, as a shared `postgres://…` backend serves CI's
  * ephemeral runners). On each: the history and its rollback ids (stable across a later update),
  * and the lock: while an up runs, a second up is refused by the engine and a rollback by the
- * command, and once it ends the stack is free again.
+ * command, and once it ends the stack is free again. And the file backend's read race: a list
+ * that meets another stack's save half-way is retried, not failed.
  */
+import { CommandError, LocalWorkspace } from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { CommandResult, E2E_TIMEOUT_MS, E2EStack, flyAdmin, historyEntries, runCommand } from "./harness";
 import { backendLocks } from "../../ops/recovery";
+import { listStacks, pulumiCommandFor } from "../../ops/workspace";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -80,5 +86,53 @@ describe.each(["file", "postgres"])("the %s backend", (kind) => {
         const entries = await list();
         expect(entries[0].result).toBe("succeeded");
         expect(entries.filter((e) => e.result === "succeeded")).toHaveLength(4);
+    });
+});
+
+describe("the file backend's read race", () => {
+    // Every checkpoint save rewrites the stack's `.attrs` file in place; a list that reads it in
+    // that moment finds it empty. Here it is held empty on purpose, in a backend of its own.
+    let tmp: string;
+    let ws: LocalWorkspace;
+    let attrs: string;
+    let saved: Buffer;
+    beforeAll(async () => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "read-race-"));
+        fs.mkdirSync(path.join(tmp, "backend"));
+        fs.writeFileSync(path.join(tmp, "Pulumi.yaml"), "name: read-race\nruntime: yaml\n");
+        ws = await LocalWorkspace.create({
+            workDir: tmp,
+            pulumiCommand: await pulumiCommandFor("local"),
+            envVars: {
+                PULUMI_BACKEND_URL: `file://${path.join(tmp, "backend")}`,
+                PULUMI_HOME: path.join(tmp, "home"),
+                PULUMI_CONFIG_PASSPHRASE: "read-race",
+                PULUMI_SKIP_UPDATE_CHECK: "true",
+            },
+        });
+        await ws.createStack("saving");
+        await ws.createStack("listed");
+        attrs = path.join(tmp, "backend", ".pulumi", "stacks", "read-race", "saving.json.attrs");
+        saved = fs.readFileSync(attrs);
+    });
+    afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    test("the CLI fails on a half-written save with a bare EOF, and the list is retried until the save is done", async () => {
+        fs.writeFileSync(attrs, "");
+        await expect(ws.listStacks()).rejects.toThrow(/^error: EOF$/m);
+        // The save ends while the retries run: the list succeeds with both stacks.
+        const done = new Promise<void>((r) => setTimeout(() => r(fs.writeFileSync(attrs, saved)), 250));
+        const names = (await listStacks(ws)).map((s) => s.name).sort();
+        await done;
+        expect(names).toEqual(["listed", "saving"]);
+    });
+
+    test("a save that never ends still fails, after the retries, with the CLI's error", async () => {
+        fs.writeFileSync(attrs, "");
+        try {
+            await expect(listStacks(ws, 10)).rejects.toBeInstanceOf(CommandError);
+        } finally {
+            fs.writeFileSync(attrs, saved);
+        }
     });
 });
