@@ -94,8 +94,10 @@ function javascriptFor(source, filename) {
 // either. It takes about a third off loading @pulumi/pulumi and the provider SDKs.
 nodeModule.enableCompileCache?.(path.join(ROOT, "node_modules", ".cache", "fpsgame-infra", "v8"));
 
-// Stack traces point at the TypeScript lines (the cached files carry inline source maps).
-process.setSourceMapsEnabled(true);
+// Stack traces point at the TypeScript lines (the cached files carry inline source maps). Only
+// the project's own files: with node_modules included, Node reads and parses the `.map` file of
+// every SDK module that names one (all of @pulumi/pulumi's do), about 0.08 CPU s per process.
+nodeModule.setSourceMapsSupport(true, { nodeModules: false });
 
 /**
  * Node's (stable, undocumented) hook for a file type: `.ts` files run the cached JavaScript.
@@ -106,10 +108,9 @@ function loadTypeScript(module, filename) {
     module._compile(javascriptFor(fs.readFileSync(filename, "utf8"), filename), filename);
 }
 
-// Kept against later registrations: @pulumi/pulumi's policy-pack runner registers ts-node with
-// type checking whatever PulumiPolicy.yaml says (cmd/run-policy-pack/index.js passes
-// `typeScript: !process.versions.bun`), and would type-check the pack on every start again.
-// Its assignment is ignored; ts-node is loaded but never used.
+// Kept against later registrations: a ts-node registered after this one (as @pulumi/pulumi's
+// policy-pack runner would do, see `withoutTypeScript` below) would type-check every file on
+// every start again. Its assignment is ignored.
 Object.defineProperty(nodeModule._extensions, ".ts", {
     configurable: true,
     enumerable: true,
@@ -117,16 +118,33 @@ Object.defineProperty(nodeModule._extensions, ".ts", {
     set: () => undefined,
 });
 
-/**
- * `@npmcli/arborist` on first use only. @pulumi/pulumi's closure serializer
- * (runtime/closure/codePaths.js) requires it at the top, and it drags in about 450 modules
- * (pacote, sigstore, the npm registry client), about half the SDK's load time in every process
- * that loads @pulumi/pulumi: the program, the policy pack, the commands (figures: README.md). Only serializing a
- * function closure (`computeCodePaths`, which this project never calls) uses it. That one require
- * gets a stand-in object whose first property read loads the real module, so anything that does
- * use it still gets arborist. `__esModule` answers without loading: the file's `__importStar`
- * reads it and would otherwise copy (and so load) every export.
+/*
+ * Node's module loader, with a few of the SDK's own requires answered differently: each costs a
+ * measurable part of every process's start (figures: README.md) for something this project never
+ * uses. Every other require is Node's.
  */
+
+/**
+ * Two modules on first use only, both required at the top of @pulumi/pulumi's closure serializer
+ * (turning a JavaScript function into the code of a cloud function: `computeCodePaths`,
+ * `serializeFunction`), which this project never calls, though every process that loads the SDK
+ * (the program, the policy pack, the plugins, the commands) loads it:
+ *
+ * - `@npmcli/arborist`, from runtime/closure/codePaths.js: about 450 modules (pacote, sigstore,
+ *   the npm registry client), half the SDK's load time;
+ * - `typescript`, from typescript-shim.js (required by runtime/closure/parseFunction.js): the
+ *   9 MB compiler, most of the rest.
+ *
+ * Each of those requires gets a stand-in object whose first property read
+ * loads the real module, so anything that does use them still gets the real one. Two reads answer
+ * without loading, for TypeScript's import helpers: `__esModule` (true), which `__importStar`
+ * reads and would otherwise copy (and so load) every export; and `default`, which then has to be
+ * the module itself, as `__importDefault` would have made it.
+ */
+const LAZY = [
+    { request: "@npmcli/arborist", from: path.join("runtime", "closure", "codePaths.js") },
+    { request: "typescript", from: path.join("@pulumi", "pulumi", "typescript-shim.js") },
+];
 const loadModule = /** @type {any} */ (nodeModule)._load;
 /**
  * @this {unknown}
@@ -135,30 +153,63 @@ const loadModule = /** @type {any} */ (nodeModule)._load;
  * @param {boolean} isMain
  * @returns {unknown}
  */
-function lazyArborist(request, parent, isMain) {
-    if (
-        request !== "@npmcli/arborist" ||
-        !parent?.filename?.endsWith(path.join("runtime", "closure", "codePaths.js"))
-    ) {
-        return loadModule.apply(this, arguments);
-    }
+function load(request, parent, isMain) {
+    const from = parent?.filename ?? "";
+    if (LAZY.some((l) => l.request === request && from.endsWith(l.from))) return lazily(request, parent, isMain);
+    if (request === "source-map-support/register" && RUNNERS.some((r) => from.endsWith(r))) return {};
+    if (request === "./run" && from.endsWith(RUNNERS[1])) return withoutTypeScript(loadModule.apply(this, arguments));
+    return loadModule.apply(this, arguments);
+}
+
+/**
+ * A stand-in that loads the real module on its first property read.
+ * @param {string} request
+ * @param {{ filename?: string } | undefined} parent
+ * @param {boolean} isMain
+ * @returns {unknown}
+ */
+function lazily(request, parent, isMain) {
     /** @type {Record<string | symbol, unknown> | undefined} */
     let real;
-    const load = () => (real ??= loadModule.call(nodeModule, request, parent, isMain));
+    const loadReal = () => (real ??= loadModule.call(nodeModule, request, parent, isMain));
     return new Proxy(
         {},
         {
-            get: (_, key) => (key === "__esModule" ? true : load()[key]),
-            has: (_, key) => key in load(),
-            ownKeys: () => Reflect.ownKeys(load()),
+            get: (_, key) => {
+                if (key === "__esModule") return true;
+                if (key === "default") return loadReal().__esModule ? loadReal().default : loadReal();
+                return loadReal()[key];
+            },
+            has: (_, key) => key in loadReal(),
+            ownKeys: () => Reflect.ownKeys(loadReal()),
             getOwnPropertyDescriptor: (_, key) => {
-                const d = Reflect.getOwnPropertyDescriptor(load(), key);
+                const d = Reflect.getOwnPropertyDescriptor(loadReal(), key);
                 return d && { ...d, configurable: true };
             },
         },
     );
 }
-/** @type {any} */ (nodeModule)._load = lazyArborist;
+
+/**
+ * The SDK's two runners, of the program and of the policy pack. Each requires
+ * `source-map-support/register`, which maps every stack trace the SDK captures (it captures one
+ * per output promise, for its leak report) by reading and parsing the `.map` file of every
+ * frame's module: about 0.3 CPU s per program run. Node's own source maps, turned on above, map
+ * the project's frames already; that require gets an empty module.
+ */
+const RUNNERS = [path.join("cmd", "run", "index.js"), path.join("cmd", "run-policy-pack", "index.js")];
+
+/**
+ * The policy-pack runner with PulumiPolicy.yaml's `typescript: false` honoured. This SDK's
+ * runner ignores the option (cmd/run-policy-pack/index.js passes `typeScript:
+ * !process.versions.bun`) and so loads the TypeScript compiler and ts-node on every start, about
+ * 0.7 CPU s, for a registration the `.ts` hook above ignores anyway.
+ * @param {{ run(opts: object): unknown }} runner
+ */
+function withoutTypeScript(runner) {
+    return { ...runner, run: (/** @type {object} */ opts) => runner.run({ ...opts, typeScript: false }) };
+}
+/** @type {any} */ (nodeModule)._load = load;
 
 /** Where the JavaScript is cached (tests and tools read it from here). */
 module.exports = { CACHE_DIR };

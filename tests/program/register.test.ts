@@ -81,19 +81,64 @@ test("a later ts-node registration (as @pulumi/pulumi's policy-pack runner does)
     expect(execFileSync(process.execPath, args, { encoding: "utf8" }).trim()).toBe("42");
 });
 
-test("@pulumi/pulumi loads without @npmcli/arborist, and its closure serializer still gets the real one on first use", () => {
+test("@pulumi/pulumi loads without @npmcli/arborist and typescript, and its closure serializer still gets the real ones on first use", () => {
     const sdk = path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi");
     fs.writeFileSync(path.join(dir, "package.json"), '{"name":"probe","version":"1.0.0","dependencies":{}}\n');
     fs.writeFileSync(
         path.join(dir, "probe.js"),
-        `const loaded = () => Object.keys(require.cache).some((k) => k.includes("@npmcli/arborist"));
-require(${JSON.stringify(sdk)});
-const atStart = loaded();
-require(${JSON.stringify(path.join(sdk, "runtime", "closure", "codePaths.js"))})
-    .computeCodePaths({})
-    .then((paths) => console.log(JSON.stringify({ atStart, afterUse: loaded(), paths: paths.size })));
+        `const loaded = (name) => Object.keys(require.cache).some((k) => k.includes("/node_modules/" + name + "/"));
+const pulumi = require(${JSON.stringify(sdk)});
+const atStart = { arborist: loaded("@npmcli/arborist"), typescript: loaded("typescript") };
+(async () => {
+    const fn = await pulumi.runtime.serializeFunction(() => 6 * 7);
+    const paths = await pulumi.runtime.computeCodePaths({});
+    const afterUse = { arborist: loaded("@npmcli/arborist"), typescript: loaded("typescript") };
+    console.log(JSON.stringify({ atStart, afterUse, serialized: fn.text.includes("6 * 7"), paths: paths.size }));
+})();
 `,
     );
     const out = execFileSync(process.execPath, ["--require", REGISTER, "probe.js"], { cwd: dir, encoding: "utf8" });
-    expect(JSON.parse(out)).toEqual({ atStart: false, afterUse: true, paths: 0 });
+    expect(JSON.parse(out)).toEqual({
+        atStart: { arborist: false, typescript: false },
+        afterUse: { arborist: true, typescript: true },
+        serialized: true,
+        paths: 0,
+    });
+});
+
+test("the SDK's runners: no source-map-support, and the policy-pack runner honours typescript: false", () => {
+    // Laid out as in @pulumi/pulumi: cmd/run/index.js and cmd/run-policy-pack/{index,run}.js.
+    const cmd = path.join(dir, "cmd");
+    fs.mkdirSync(path.join(cmd, "run"), { recursive: true });
+    fs.mkdirSync(path.join(cmd, "run-policy-pack"));
+    const smsProbe = `const sms = require(${JSON.stringify(require.resolve("source-map-support/register", { paths: [REPO_ROOT] }))});`;
+    fs.writeFileSync(
+        path.join(cmd, "run", "index.js"),
+        `require("source-map-support/register");\nconsole.log(JSON.stringify({ program: Object.keys(require.cache).some((k) => k.includes("source-map-support")) }));\n`,
+    );
+    fs.writeFileSync(
+        path.join(cmd, "run-policy-pack", "run.js"),
+        "exports.run = (opts) => opts.typeScript;\nexports.other = 1;\n",
+    );
+    fs.writeFileSync(
+        path.join(cmd, "run-policy-pack", "index.js"),
+        `require("source-map-support/register");\nconst r = require("./run");\n` +
+            `console.log(JSON.stringify({ pack: Object.keys(require.cache).some((k) => k.includes("source-map-support")), typeScript: r.run({ typeScript: true }), other: r.other }));\n`,
+    );
+    // Anywhere else, both requires are Node's.
+    fs.writeFileSync(
+        path.join(dir, "elsewhere.js"),
+        `${smsProbe}\nconsole.log(JSON.stringify({ elsewhere: Object.keys(require.cache).some((k) => k.includes("source-map-support")) }));\n`,
+    );
+    const run = (file: string) =>
+        JSON.parse(
+            execFileSync(process.execPath, ["--require", REGISTER, file], {
+                cwd: dir,
+                encoding: "utf8",
+                env: { ...process.env, NODE_PATH: path.join(REPO_ROOT, "node_modules") },
+            }),
+        );
+    expect(run(path.join(cmd, "run", "index.js"))).toEqual({ program: false });
+    expect(run(path.join(cmd, "run-policy-pack", "index.js"))).toEqual({ pack: false, typeScript: false, other: 1 });
+    expect(run(path.join(dir, "elsewhere.js"))).toEqual({ elsewhere: true });
 });
