@@ -294,8 +294,11 @@ export function sameProgram(commit: string): boolean {
 }
 
 /**
- * A checkout of `commit`'s program with its own clean install (`npm ci`, root and policy pack),
- * under `.rollback/worktrees/<commit>`; reused when it exists.
+ * A checkout of `commit`'s program with its own install (root and policy pack), under
+ * `.rollback/worktrees/<commit>`; reused when it exists. Where the commit pins exactly what this
+ * checkout has installed (the usual case: a rollback to last week's config), the install is this
+ * checkout's `node_modules` hard-linked file by file, in about a second; otherwise it is
+ * `npm ci` (about 40 s).
  */
 export function programWorktree(commit: string, log: (l: string) => void): string {
     const dir = path.join(REPO_ROOT, ".rollback", "worktrees", commit.slice(0, 12));
@@ -308,10 +311,15 @@ export function programWorktree(commit: string, log: (l: string) => void): strin
         });
     }
     for (const sub of [".", "policies"]) {
-        if (fs.existsSync(path.join(dir, sub, "node_modules", ".package-lock.json"))) continue;
-        log(
-            `installing commit ${commit.slice(0, 7)}'s dependencies (npm ci in ${path.join(path.relative(REPO_ROOT, dir), sub)})`,
-        );
+        const target = path.join(dir, sub, "node_modules");
+        if (fs.existsSync(path.join(target, ".package-lock.json"))) continue;
+        const where = path.join(path.relative(REPO_ROOT, dir), sub);
+        const ours = path.join(REPO_ROOT, sub, "node_modules");
+        if (installMatches(path.join(dir, sub, "package-lock.json"), ours) && linkInstall(ours, target)) {
+            log(`commit ${commit.slice(0, 7)} pins what ${path.join(sub, "node_modules")} holds: linked into ${where}`);
+            continue;
+        }
+        log(`installing commit ${commit.slice(0, 7)}'s dependencies (npm ci in ${where})`);
         // Its output goes to stderr with the rest of the progress: stdout is for --json.
         execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"], {
             cwd: path.join(dir, sub),
@@ -319,6 +327,55 @@ export function programWorktree(commit: string, log: (l: string) => void): strin
         });
     }
     return dir;
+}
+
+interface LockedPackage {
+    version?: string;
+    integrity?: string;
+    optional?: boolean;
+}
+
+/**
+ * True when `nodeModules` holds exactly what `lockfile` pins, by npm's own record of the tree it
+ * installed (`node_modules/.package-lock.json`): every package installed at the version and
+ * integrity the lockfile gives, and every package the lockfile lists but the tree lacks an
+ * optional one (another platform's binary). Anything unreadable is no match.
+ */
+export function installMatches(lockfile: string, nodeModules: string): boolean {
+    try {
+        const pinned = (JSON.parse(fs.readFileSync(lockfile, "utf8")) as { packages: Record<string, LockedPackage> })
+            .packages;
+        const installed = (
+            JSON.parse(fs.readFileSync(path.join(nodeModules, ".package-lock.json"), "utf8")) as {
+                packages: Record<string, LockedPackage>;
+            }
+        ).packages;
+        const same = (a: LockedPackage, b: LockedPackage) => a.version === b.version && a.integrity === b.integrity;
+        return (
+            Object.entries(installed).every(([k, p]) => pinned[k] !== undefined && same(p, pinned[k])) &&
+            Object.entries(pinned).every(([k, p]) => k === "" || installed[k] !== undefined || p.optional === true)
+        );
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * `from`'s files hard-linked into `to` (`cp -al`): nothing copied, and npm replaces files rather
+ * than editing them, so a later `npm ci` here leaves the worktree's install as it was. The
+ * loader's caches (`.cache`) are left out: they are this checkout's. False, with nothing left
+ * behind, when linking fails (another file system).
+ */
+function linkInstall(from: string, to: string): boolean {
+    const entries = fs.readdirSync(from).filter((e) => e !== ".cache");
+    try {
+        fs.mkdirSync(to, { recursive: true });
+        execFileSync("cp", ["-al", ...entries.map((e) => path.join(from, e)), to], { stdio: ["ignore", "ignore", 2] });
+        return true;
+    } catch {
+        fs.rmSync(to, { recursive: true, force: true });
+        return false;
+    }
 }
 
 /** Options of `npm run rollback`. */

@@ -5,9 +5,13 @@
  */
 import type { UpdateSummary } from "@pulumi/pulumi/automation";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import {
     entryId,
     HistoryEntry,
+    installMatches,
     migrationOrder,
     newestMigration,
     refusal,
@@ -263,5 +267,45 @@ describe("which commit's program runs", () => {
     test("the first commit of the project is another program: it runs from a worktree", () => {
         const first = git("rev-list", "--max-parents=0", "HEAD").split("\n")[0];
         expect(sameProgram(first)).toBe(false);
+    });
+});
+
+describe("a worktree's install: linked from this checkout only when the commit pins what it holds", () => {
+    let dir: string;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "install-match-"));
+        fs.mkdirSync(path.join(dir, "node_modules"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const pkg = (version: string, extra: object = {}) => ({ version, integrity: `sha512-${version}`, ...extra });
+    const write = (pinned: object, installed: object) => {
+        fs.writeFileSync(path.join(dir, "package-lock.json"), JSON.stringify({ packages: { "": {}, ...pinned } }));
+        fs.writeFileSync(path.join(dir, "node_modules", ".package-lock.json"), JSON.stringify({ packages: installed }));
+        return installMatches(path.join(dir, "package-lock.json"), path.join(dir, "node_modules"));
+    };
+    const a = "node_modules/a";
+    const other = "node_modules/@esbuild/darwin-arm64";
+
+    test("the same packages at the same versions and integrity match; another platform's optional binary may be missing", () => {
+        expect(write({ [a]: pkg("1.0.0"), [other]: pkg("0.1.0", { optional: true }) }, { [a]: pkg("1.0.0") })).toBe(
+            true,
+        );
+    });
+    test("another version, a missing package, an extra one, or no record of the install: npm ci instead", () => {
+        expect(write({ [a]: pkg("1.0.1") }, { [a]: pkg("1.0.0") })).toBe(false);
+        expect(write({ [a]: pkg("1.0.0"), "node_modules/b": pkg("2.0.0") }, { [a]: pkg("1.0.0") })).toBe(false);
+        expect(write({ [a]: pkg("1.0.0") }, { [a]: pkg("1.0.0"), "node_modules/b": pkg("2.0.0") })).toBe(false);
+        fs.rmSync(path.join(dir, "node_modules", ".package-lock.json"));
+        expect(installMatches(path.join(dir, "package-lock.json"), path.join(dir, "node_modules"))).toBe(false);
+    });
+    test("this checkout, installed by npm ci, holds what its own lockfile pins", () => {
+        for (const sub of [".", "policies"]) {
+            expect(
+                installMatches(
+                    path.join(REPO_ROOT, sub, "package-lock.json"),
+                    path.join(REPO_ROOT, sub, "node_modules"),
+                ),
+            ).toBe(true);
+        }
     });
 });
