@@ -15,6 +15,7 @@
  * ones use the user's own Pulumi login and credentials. The stacks are driven through the
  * Automation API (workspace.ts).
  */
+import type { OutputMap } from "@pulumi/pulumi/automation";
 import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
@@ -111,9 +112,12 @@ function gateWindow(o: StackOpts): number {
     return isLocalStack(o.stack) ? 3 : 300;
 }
 
-/** The health gate on the stack as deployed now (ops/health.ts). */
-async function runGate(o: StackOpts, ps: ProjectStack): Promise<GateResult> {
-    const outputs = await ps.stack.outputs();
+/**
+ * The health gate on the stack as deployed now (ops/health.ts). `outputs`: the stack's outputs
+ * when the caller has them (an up's result carries them), which spares two CLI calls.
+ */
+async function runGate(o: StackOpts, ps: ProjectStack, known?: OutputMap): Promise<GateResult> {
+    const outputs = known ?? (await ps.stack.outputs());
     const out = (k: string): string => String(outputs[k]?.value ?? "");
     const app = flyAppName(o.stack);
     const windowSeconds = gateWindow(o);
@@ -136,8 +140,8 @@ async function runGate(o: StackOpts, ps: ProjectStack): Promise<GateResult> {
  * After an up that changed something: the gate; when it fails, the stack is rolled back to the
  * newest earlier update that succeeded, and the command says so and fails.
  */
-async function gateOrRollBack(o: StackOpts, ps: ProjectStack): Promise<number> {
-    const gate = await runGate(o, ps);
+async function gateOrRollBack(o: StackOpts, ps: ProjectStack, outputs: OutputMap): Promise<number> {
+    const gate = await runGate(o, ps, outputs);
     if (gate.ok) {
         log("health gate passed.");
         return 0;
@@ -154,7 +158,7 @@ async function gateOrRollBack(o: StackOpts, ps: ProjectStack): Promise<number> {
     );
     const code = await rollbackCommand(
         { stack: o.stack, to: previous.id, yes: true, policy: o.policy, allowDirty: true },
-        { log, streams: term(), prepare: async () => prepare(o), gate: () => runGate(o, ps) },
+        { log, streams: term(), prepare: async () => prepare(o), gate: (outputs) => runGate(o, ps, outputs) },
     );
     log(
         code === 0
@@ -260,7 +264,7 @@ async function up(o: StackOpts, flags: OpFlags = {}, previewed = false): Promise
     );
     await settlePendingCreates(ps, log, term());
     if (o.gate !== false && hasChanges(changes)) {
-        const gated = await gateOrRollBack(o, ps);
+        const gated = await gateOrRollBack(o, ps, r.result.outputs);
         if (gated !== 0) return gated;
     }
     log(`History: npm run history -- --stack ${o.stack}`);
@@ -369,7 +373,7 @@ async function reviewUp(o: ReviewCliOpts): Promise<number> {
             };
             const [last] = await stackHistory(ps);
             report.changes = last ? describeChanges(last.resourceChanges) : undefined;
-            const gate = await runGate({ ...so, gateWindow: isLocalStack(stack) ? undefined : "30" }, ps);
+            const gate = await runGate({ ...so, gateWindow: isLocalStack(stack) ? undefined : "30" }, ps, outputs);
             report.unhealthy = gate.checks.filter((c) => !c.ok).map((c) => c.name);
         }
         report.ok = code === 0;
@@ -643,7 +647,7 @@ async function main(argv: string[]): Promise<void> {
                     const p = await prepare(o);
                     return { ps: p.ps, policy: p.policy };
                 },
-                gate: async () => runGate(o, (await prepare(o)).ps),
+                gate: async (outputs) => runGate(o, (await prepare(o)).ps, outputs),
             }),
         ),
     );

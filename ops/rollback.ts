@@ -8,7 +8,7 @@
  * The pure parts (ids, refusals, the config restore, the migration order) are exported for the
  * tests; `rollbackCommand` is the command.
  */
-import type { ConfigMap, OpMap, UpdateSummary } from "@pulumi/pulumi/automation";
+import type { ConfigMap, OpMap, OutputMap, UpdateSummary } from "@pulumi/pulumi/automation";
 import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -414,8 +414,8 @@ export interface RollbackIO {
     prepare: () => Promise<{ ps: ProjectStack; policy: object }>;
     /** Asks a yes/no question; `undefined` when nobody can answer (no terminal). */
     confirm?: (question: string) => Promise<boolean | undefined>;
-    /** The health gate, run after the rollback's up (ops/health.ts). */
-    gate?: () => Promise<GateResult>;
+    /** The health gate, run after the rollback's up (ops/health.ts), given the stack's outputs after it. */
+    gate?: (outputs: OutputMap) => Promise<GateResult>;
 }
 
 /** Asks on the terminal; no terminal means no answer. */
@@ -624,6 +624,7 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
             return 1;
         }
         const changes: OpMap = { ...up.result.summary.resourceChanges };
+        let outputs = up.result.outputs;
         let migratedDown = false;
         if (order.phase2MigrateTo !== undefined) {
             log(`\n== machines are back; now the schema: migrateTo ${order.phase2MigrateTo}`);
@@ -644,6 +645,7 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
                 return 1;
             }
             migratedDown = true;
+            outputs = down.result.outputs;
             for (const [k, v] of Object.entries(down.result.summary.resourceChanges ?? {})) {
                 if (k !== "same") changes[k as keyof OpMap] = (changes[k as keyof OpMap] ?? 0) + (v ?? 0);
             }
@@ -662,7 +664,7 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
             health: "not checked",
         };
         if (io.gate) {
-            const gate = await io.gate();
+            const gate = await io.gate(outputs);
             const failing = gate.checks.filter((c) => !c.ok);
             summary.health = gate.ok ? "passed" : `failed: ${failing.map((c) => `${c.name} (${c.detail})`).join("; ")}`;
         }
