@@ -156,8 +156,10 @@ const loadModule = /** @type {any} */ (nodeModule)._load;
 function load(request, parent, isMain) {
     const from = parent?.filename ?? "";
     if (LAZY.some((l) => l.request === request && from.endsWith(l.from))) return lazily(request, parent, isMain);
-    if (request === "source-map-support/register" && RUNNERS.some((r) => from.endsWith(r))) return {};
-    if (request === "./run" && from.endsWith(RUNNERS[1])) return withoutTypeScript(loadModule.apply(this, arguments));
+    const runner = from.endsWith(PROGRAM_RUNNER) || from.endsWith(POLICY_RUNNER);
+    if (request === "source-map-support/register" && runner) return {};
+    if (request === "./run" && from.endsWith(POLICY_RUNNER))
+        return withoutTypeScript(loadModule.apply(this, arguments));
     return loadModule.apply(this, arguments);
 }
 
@@ -197,7 +199,8 @@ function lazily(request, parent, isMain) {
  * frame's module: about 0.3 CPU s per program run. Node's own source maps, turned on above, map
  * the project's frames already; that require gets an empty module.
  */
-const RUNNERS = [path.join("cmd", "run", "index.js"), path.join("cmd", "run-policy-pack", "index.js")];
+const PROGRAM_RUNNER = path.join("cmd", "run", "index.js");
+const POLICY_RUNNER = path.join("cmd", "run-policy-pack", "index.js");
 
 /**
  * The policy-pack runner with PulumiPolicy.yaml's `typescript: false` honoured. This SDK's
