@@ -75,11 +75,13 @@ export function workspaceEnv(env: NodeJS.ProcessEnv, parent: NodeJS.ProcessEnv =
  * preview of prod must not leave prod selected). Every operation names its stack with `--stack`
  * anyway, so selecting is only a check that the stack exists.
  */
-function withoutSelecting(ws: LocalWorkspace): Workspace {
+function withoutSelecting(ws: LocalWorkspace, listed?: StackSummary[]): Workspace {
     return new Proxy(ws, {
         get(target, prop) {
             if (prop !== "selectStack") return Reflect.get(target, prop) as unknown;
             return async (name: string): Promise<void> => {
+                // `ensure` has just listed them: a second `pulumi stack ls` would only repeat it.
+                if (listed?.some((s) => isNamed(s, name))) return;
                 const stacks = await listStacks(target);
                 if (!stacks.some((s) => isNamed(s, name))) {
                     throw new Error(
@@ -156,9 +158,11 @@ export async function openStack(name: string, opts: OpenOptions = {}): Promise<P
         envVars: workspaceEnv(env),
     });
     const mode = opts.mode ?? "select";
-    let created = mode === "create";
-    if (mode === "ensure") created = !(await listStacks(workspace)).some((s) => isNamed(s, name));
-    const stack = created ? await Stack.create(name, workspace) : await Stack.select(name, withoutSelecting(workspace));
+    const listed = mode === "ensure" ? await listStacks(workspace) : undefined;
+    const created = mode === "create" || (listed !== undefined && !listed.some((s) => isNamed(s, name)));
+    const stack = created
+        ? await Stack.create(name, workspace)
+        : await Stack.select(name, withoutSelecting(workspace, listed));
     if (!isLocalStack(name) && !env.FLY_API_TOKEN && readStackFile(name)[`${PROJECT}:flyApiToken`] !== undefined) {
         env.FLY_API_TOKEN = (await stack.getConfig(`${PROJECT}:flyApiToken`)).value;
         workspace.envVars.FLY_API_TOKEN = env.FLY_API_TOKEN;
