@@ -121,6 +121,11 @@ export function localStackEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
     // Never let the user's real Fly credentials reach a local stack: the emulator's, or none.
     delete out.FLY_API_URL;
     delete out.FLY_API_TOKEN;
+    // The emulator runs Fly's check timing at 1/20 (LOCAL_CLOUD_TIME_FACTOR): polling at Fly's
+    // pace (1 s) would make each machine's rollout wait for the poll rather than for its checks.
+    // 200 ms keeps one waiting machine within Fly's Get Machine rate (5 req/s), which the
+    // emulator enforces.
+    out.FLY_POLL_INTERVAL_MS = "200";
     if (fs.existsSync(fly.portFile) && fs.existsSync(fly.tokenFile)) {
         out.FLY_API_URL = `http://127.0.0.1:${fs.readFileSync(fly.portFile, "utf8").trim()}`;
         out.FLY_API_TOKEN = fs.readFileSync(fly.tokenFile, "utf8").trim();

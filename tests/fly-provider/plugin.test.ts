@@ -205,3 +205,22 @@ describe("pulumi-resource-fly over gRPC", () => {
         expect(stderr).not.toContain(TOKEN);
     });
 });
+
+describe("pulumi-resource-fly refuses a bad setting before it serves", () => {
+    test("an FLY_POLL_INTERVAL_MS out of bounds: exit 1, nothing on stdout, one line naming the variable, the value and the bounds", async () => {
+        const child = spawn(LAUNCHER, [], {
+            env: { ...process.env, FLY_API_TOKEN: TOKEN, FLY_API_URL: fly.url, FLY_POLL_INTERVAL_MS: "5" },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        let err = "";
+        child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+        child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+        const code = await new Promise<number | null>((r) => child.once("exit", r));
+        expect(code).toBe(1);
+        expect(out).toBe("");
+        expect(err).toBe(
+            'pulumi-resource-fly: FLY_POLL_INTERVAL_MS="5": allowed is a whole number of milliseconds from 50 to 60000\n',
+        );
+    }, 60_000);
+});

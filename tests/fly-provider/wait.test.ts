@@ -9,6 +9,8 @@ import * as path from "node:path";
 import { FlyEmulator, startFlyEmulator } from "../../localcloud/fly-emulator/server";
 import { FlyApiError, FlyClient, FlyMachine } from "../../providers/fly/provider/client";
 import { MachineNotHealthyError, waitHealthy } from "../../providers/fly/provider/machine/wait";
+import { POLL_INTERVAL_BOUNDS, pollIntervalFromEnv } from "../../providers/fly/provider/provider";
+import { localStackEnv } from "../../localcloud/stackEnv";
 
 const TOKEN = "fly-wait-test-token-7c1e";
 const APP = "wait-app";
@@ -119,5 +121,29 @@ describe("waitHealthy: a wait longer than Fly's cap is a loop of capped waits", 
         await expect(waitHealthy(ctx, APP, "1857156b526dd8", "web-1", "01HZX", 1, 150)).rejects.toThrow(
             'Fly API: wait for started state of machine in app "wait-app" failed: 400',
         );
+    });
+});
+
+describe("FLY_POLL_INTERVAL_MS: how often a waiting machine is polled", () => {
+    test("unset or blank is Fly's own pace, 1000 ms; a whole number within the bounds is taken as it is", () => {
+        expect(pollIntervalFromEnv({})).toBe(1000);
+        expect(pollIntervalFromEnv({ FLY_POLL_INTERVAL_MS: " " })).toBe(1000);
+        expect(pollIntervalFromEnv({ FLY_POLL_INTERVAL_MS: "50" })).toBe(50);
+        expect(pollIntervalFromEnv({ FLY_POLL_INTERVAL_MS: "60000" })).toBe(60000);
+    });
+
+    test.each(["0", "49", "60001", "1.5", "-200", "200ms", "1e3"])(
+        "%j is refused with the variable, the value and the bounds",
+        (value) => {
+            expect(() => pollIntervalFromEnv({ FLY_POLL_INTERVAL_MS: value })).toThrow(
+                `FLY_POLL_INTERVAL_MS=${JSON.stringify(value)}: allowed is a whole number of milliseconds from 50 to 60000`,
+            );
+        },
+    );
+
+    test("the local cloud's stacks poll at 200 ms, within the bounds, whatever the user's environment says", () => {
+        const env = localStackEnv({ ...process.env, FLY_POLL_INTERVAL_MS: "5000" });
+        expect(env.FLY_POLL_INTERVAL_MS).toBe("200");
+        expect(pollIntervalFromEnv(env)).toBeGreaterThanOrEqual(POLL_INTERVAL_BOUNDS.min);
     });
 });

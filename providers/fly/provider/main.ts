@@ -15,21 +15,33 @@ const toEngine = engineStatusLog(address, { ephemeral: false });
 /** One ordered log per resource. */
 const logs = new Map<string, StatusLog>();
 
-const provider = new FlyProvider(
-    address
-        ? {
-              log: (message, urn) => {
-                  if (!logs.has(urn)) logs.set(urn, toEngine(urn));
-                  logs.get(urn)!.line(message);
-              },
-              flushLog: async () => {
-                  await Promise.all([...logs.values()].map((l) => l.flush()));
-              },
-          }
-        : {},
-);
+function newProvider(): FlyProvider {
+    return new FlyProvider(
+        address
+            ? {
+                  log: (message, urn) => {
+                      if (!logs.has(urn)) logs.set(urn, toEngine(urn));
+                      logs.get(urn)!.line(message);
+                  },
+                  flushLog: async () => {
+                      await Promise.all([...logs.values()].map((l) => l.flush()));
+                  },
+              }
+            : {},
+    );
+}
 
-main(provider, args).catch((e: unknown) => {
+function fail(e: unknown): never {
     process.stderr.write(`pulumi-resource-fly: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
-});
+}
+
+let provider: FlyProvider;
+try {
+    // Settings from the environment (FLY_POLL_INTERVAL_MS) are checked here: a bad one stops the
+    // plugin with its one-line reason before the engine connects.
+    provider = newProvider();
+} catch (e) {
+    fail(e);
+}
+main(provider, args).catch(fail);

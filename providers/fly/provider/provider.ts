@@ -28,9 +28,32 @@ export function typeOfUrn(urn: string): string {
     return parseUrn(urn).type;
 }
 
+/** The bounds of `FLY_POLL_INTERVAL_MS`, in milliseconds. */
+export const POLL_INTERVAL_BOUNDS = { min: 50, max: 60_000 } as const;
+
+/**
+ * How often the plugin polls while it waits (a machine's checks; the pause before a retry is a
+ * multiple of it): `FLY_POLL_INTERVAL_MS`, default 1000, Fly's own pacing. The local cloud sets
+ * it lower, as its emulator runs Fly's check timing at 1/20 (localcloud/stackEnv.ts). A value
+ * that is not a whole number within the bounds is refused with its name, value and the bounds,
+ * rather than polling at a pace no one asked for.
+ */
+export function pollIntervalFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+    const raw = (env.FLY_POLL_INTERVAL_MS ?? "").trim();
+    if (raw === "") return 1000;
+    const n = Number(raw);
+    const { min, max } = POLL_INTERVAL_BOUNDS;
+    if (!/^\d+$/.test(raw) || n < min || n > max) {
+        throw new Error(
+            `FLY_POLL_INTERVAL_MS=${JSON.stringify(raw)}: allowed is a whole number of milliseconds from ${min} to ${max}`,
+        );
+    }
+    return n;
+}
+
 /** How a FlyProvider talks to Fly and reports progress. */
 export interface FlyProviderOptions extends Omit<FlyClientOptions, "log"> {
-    /** How often a machine's checks are polled while waiting. Default 1000 ms. */
+    /** How often a machine's checks are polled while waiting. Default: {@link pollIntervalFromEnv}. */
     pollIntervalMs?: number;
     /**
      * Progress lines (waiting for checks, adoption, retries, cleanup), with the URN of the resource
@@ -47,7 +70,7 @@ export class FlyProvider extends ResourceProvider<ProviderContext> {
     constructor(opts: FlyProviderOptions = {}) {
         const log = opts.log ?? ((m: string) => process.stderr.write(`fly: ${m}\n`));
         const client = new FlyClient({ ...opts, log: (m) => log(m, "") });
-        const pollIntervalMs = opts.pollIntervalMs ?? 1000;
+        const pollIntervalMs = opts.pollIntervalMs ?? pollIntervalFromEnv();
         const flush = opts.flushLog;
         super({
             version: FLY_PROVIDER_VERSION,
