@@ -125,6 +125,8 @@ export function faultError(rule: FaultRule, request: { createsMachine: boolean }
 /** The ordered set of active fault rules. */
 export class FaultSet {
     private rules: ActiveRule[] = [];
+    /** The requests a rule's `delayMs` holds now, with the app of that rule. */
+    private readonly holds = new Set<{ app?: string; release: () => void }>();
 
     add(rules: FaultRule[]): void {
         const checked = rules.map((r, i) => validateFaultRule(r, i));
@@ -137,9 +139,32 @@ export class FaultSet {
         }
     }
 
-    /** Removes every rule, or only the rules scoped to `app`. */
+    /**
+     * Removes every rule, or only the rules scoped to `app`, and lets through at once the
+     * requests those rules are holding (see {@link hold}).
+     */
     clear(app?: string): void {
         this.rules = app === undefined ? [] : this.rules.filter(({ rule }) => rule.app !== app);
+        for (const h of [...this.holds]) if (app === undefined || h.app === app) h.release();
+    }
+
+    /**
+     * Holds a request `rule` matched until `delay` (its `delayMs`) ends or the rules are cleared
+     * (all, or those of the rule's app), whichever comes first: a test can hold a request for as
+     * long as it needs something else to happen, then let it through at once.
+     */
+    hold(rule: FaultRule, delay: Promise<void>): Promise<void> {
+        return new Promise((resolve) => {
+            const h = {
+                app: rule.app,
+                release: () => {
+                    this.holds.delete(h);
+                    resolve();
+                },
+            };
+            this.holds.add(h);
+            void delay.then(h.release);
+        });
     }
 
     /** The rules still active, with `times` showing the uses left. */

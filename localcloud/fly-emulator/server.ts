@@ -390,7 +390,7 @@ export async function startFlyEmulator(opts: FlyEmulatorOptions): Promise<FlyEmu
             const rule = faults.take({ method, path: pathname, app: params.app, region });
             if (rule) {
                 log(`fault: ${method} ${pathname} matched ${JSON.stringify(rule)}`);
-                if (rule.delayMs) await sleep(rule.delayMs);
+                if (rule.delayMs) await faults.hold(rule, sleep(rule.delayMs));
                 if (rule.status !== undefined || rule.error !== undefined)
                     return faultError(rule, { createsMachine: route.createsMachine === true }).toReply();
             }

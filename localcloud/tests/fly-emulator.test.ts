@@ -831,6 +831,25 @@ describe("fault injection and request log", () => {
         expect(fly.inventory().apps.find((a) => a.name === "flt")!.machines).toHaveLength(before + 1);
     });
 
+    test("clearing the rules lets their held requests through at once, and only theirs", async () => {
+        // Held for ten minutes unless released; `times: 1` makes each rule leave the list once it holds a request.
+        fly.addFaults([
+            { app: "flt", method: "POST", path: "/machines$", delayMs: 600_000, times: 1 },
+            { app: "other", method: "POST", path: "/machines$", delayMs: 600_000, times: 1 },
+        ]);
+        const before = fly.inventory().apps.find((a) => a.name === "flt")!.machines.length;
+        const held = createMachine("flt", { name: "held-one" });
+        let otherDone = false;
+        const other = createMachine("other").finally(() => (otherDone = true));
+        while (fly.faults().length > 0) await new Promise((r) => setTimeout(r, 10));
+        expect(await call("DELETE", "/__emulator/faults?app=flt")).toEqual({ status: 200, body: { ok: true } });
+        expect((await held).status).toBe(200);
+        expect(fly.inventory().apps.find((a) => a.name === "flt")!.machines).toHaveLength(before + 1);
+        expect(otherDone).toBe(false);
+        fly.clearFaults();
+        expect((await other).status).toBe(404);
+    });
+
     test("checks fault makes a region's started machines critical", async () => {
         const m = (await createMachine("flt", { region: "lhr" })).body;
         await waitFor("flt", m.id, "state=started");
