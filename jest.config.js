@@ -15,8 +15,9 @@ module.exports = {
     // of its own in the one local cloud, and touches only its own app's faults. One file more
     // than there are cores, at most four: an e2e file spends about a third of its time waiting
     // on the emulated cloud (machines passing their checks), which a third file fills. Measured
-    // for `npm test` on two cores, 2026-12-03: 2 workers 865 s, 3 workers 757 s, 4 workers
-    // 774 s (each file slower than the overlap gains). `--maxWorkers` overrides.
+    // for `npm test` on two cores, 2026-12-03: 2 workers 865 s (one commit before the backends
+    // lock test's shorter hold), 3 workers 757 and 788 s, 4 workers 774 s (each file slower than
+    // the overlap gains); a fresh-clone CI run with 3, 695 s. `--maxWorkers` overrides.
     maxWorkers: Math.min(os.availableParallelism() + 1, 4),
     // Worktrees of older commits that a rollback checks out (ops/rollback.ts) are not this tree.
     modulePathIgnorePatterns: ["<rootDir>/.rollback/"],

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { localcloudEnv, localcloudPaths, localPgUrl, readSecret, repoRoot } from "./services/env";
 import { portFile } from "./services/ports";
+import { GET_MACHINE_LIMIT } from "./fly-emulator/ratelimit";
 import { API_PREFIXES } from "./stand-ins/common/http";
 
 export const REPO_ROOT = repoRoot();
@@ -123,9 +124,9 @@ export function localStackEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
     delete out.FLY_API_TOKEN;
     // The emulator runs Fly's check timing at 1/20 (LOCAL_CLOUD_TIME_FACTOR): polling at Fly's
     // pace (1 s) would make each machine's rollout wait for the poll rather than for its checks.
-    // 200 ms keeps one waiting machine within Fly's Get Machine rate (5 req/s), which the
-    // emulator enforces.
-    out.FLY_POLL_INTERVAL_MS = "200";
+    // One poll per token of Fly's Get Machine rate (5 req/s: 200 ms) keeps one waiting machine
+    // within it, which the emulator enforces.
+    out.FLY_POLL_INTERVAL_MS = String(1000 / GET_MACHINE_LIMIT.perSecond);
     if (fs.existsSync(fly.portFile) && fs.existsSync(fly.tokenFile)) {
         out.FLY_API_URL = `http://127.0.0.1:${fs.readFileSync(fly.portFile, "utf8").trim()}`;
         out.FLY_API_TOKEN = fs.readFileSync(fly.tokenFile, "utf8").trim();

@@ -26,7 +26,8 @@ interface Limit {
 }
 
 const DEFAULT_LIMIT: Limit = { perSecond: 1, burst: 3 };
-const GET_MACHINE_LIMIT: Limit = { perSecond: 5, burst: 10 };
+/** Exported for the local stacks' poll interval (../stackEnv.ts), which must stay within it. */
+export const GET_MACHINE_LIMIT: Limit = { perSecond: 5, burst: 10 };
 const DELETE_APP_LIMIT: Limit = { perSecond: 100 / 60, burst: 100 };
 
 interface Bucket {

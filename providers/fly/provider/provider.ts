@@ -29,12 +29,12 @@ export function typeOfUrn(urn: string): string {
 }
 
 /** The bounds of `FLY_POLL_INTERVAL_MS`, in milliseconds. */
-export const POLL_INTERVAL_BOUNDS = { min: 50, max: 60_000 } as const;
+const POLL_INTERVAL_BOUNDS = { min: 50, max: 60_000 } as const;
 
 /**
  * How often the plugin polls while it waits (a machine's checks; the pause before a retry is a
  * multiple of it): `FLY_POLL_INTERVAL_MS`, default 1000, Fly's own pacing. The local cloud sets
- * it lower, as its emulator runs Fly's check timing at 1/20 (localcloud/stackEnv.ts). A value
+ * it lower, as its checks report faster than Fly's (localcloud/stackEnv.ts says how much). A value
  * that is not a whole number within the bounds is refused with its name, value and the bounds,
  * rather than polling at a pace no one asked for.
  */
