@@ -38,6 +38,7 @@ module.exports = {
             testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"],
             // Starts the local cloud (and builds the toolchain the first time).
             globalSetup: "<rootDir>/tests/e2e/globalSetup.ts",
+            setupFilesAfterEnv: ["<rootDir>/tests/e2e/matchers.ts"],
         },
     ],
 };

@@ -152,7 +152,7 @@ test("step 3 of the first real deploy: a secret set from stdin (no argv) is stor
         process.env,
         value,
     );
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     const file = fs.readFileSync(stack.file, "utf8");
     expect(file).not.toContain(value);
     expect(parse(file).config["fpsgame-infra:jwtSecret"]).toEqual({ secure: expect.stringMatching(/^v1:/) });
@@ -162,7 +162,7 @@ test("step 3 of the first real deploy: a secret set from stdin (no argv) is stor
 test("adopt prints the plan and the first preview after it, and changes nothing", async () => {
     const mark = await flyRequestMark();
     const r = await adopt();
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     const out = r.stderr;
     // Each region's fly deploy machines become api-<region>-1 and -2 (oldest first; flyctl made
     // both within a second, so which is first is not asserted).
@@ -203,7 +203,7 @@ test("adopt prints the plan and the first preview after it, and changes nothing"
 
 test("adopt --yes imports; the preview after it creates nothing that existed and replaces or deletes no stateful resource", async () => {
     const r = await adopt("--yes", "--json");
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     const result = JSON.parse(r.stdout) as { adopted: boolean; plan: { adopt: { name: string }[] } };
     expect(result.adopted).toBe(true);
     expect(result.plan.adopt.map((a) => a.name).sort()).toEqual(
@@ -263,7 +263,7 @@ test("adopt --yes imports; the preview after it creates nothing that existed and
 test("up converges: rows, keys and the extra machine are still there, the secrets come from config", async () => {
     const rowsBefore = await stack.sql<{ n: string }>("SELECT count(*) AS n FROM players");
     const r = await runCommand("up", stack.name, ["--gate-window", "1"]);
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     expect(r.stderr).toContain("health gate passed.");
     expect(await stack.sql("SELECT count(*) AS n FROM players")).toEqual(rowsBefore);
     expect(Number(rowsBefore[0].n)).toBe(made.neon.rows.players);
@@ -283,7 +283,7 @@ test("up converges: rows, keys and the extra machine are still there, the secret
 
 test("adopt again changes nothing and says the stack manages everything", async () => {
     const r = await adopt("--yes");
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     expect(r.stderr).toContain(`Stack ${stack.name} already manages everything that exists; nothing to adopt.`);
     expect(r.stderr).toMatch(/in ams .*left running, never destroyed by adopt/);
 });

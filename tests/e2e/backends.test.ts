@@ -79,7 +79,7 @@ describe.each(["file", "postgres"])("the %s backend", (kind) => {
         // Both refused: let the held update (and the rest of the rollout) through.
         await flyAdmin("DELETE", `/__emulator/faults?app=${stack.appName}`);
         const done = await first;
-        expect(done.code).toBe(0);
+        expect(done).toExitZero();
         expect(second.code).not.toBe(0);
         expect(second.stdout + second.stderr).toMatch(/the stack is currently locked by 1 lock\(s\)/);
         expect(rollback.code).toBe(2);

@@ -35,7 +35,7 @@ afterAll(async () => {
 test("a one-region scale edit: the comment lists exactly the new machine, the policies and the cost", async () => {
     await stack.configSet("api.regions.sjc", "3");
     const { r, comment } = await previewComment("scale");
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     expect(comment).toBe(
         [
             `<!-- fpsgame-infra preview: ${stack.name} -->`,
@@ -104,8 +104,8 @@ test("drift made out of band in the Fly emulator: the drift result and the issue
     expect(issue).toContain(`npm run up -- --stack ${stack.name} --refresh`);
 
     // After an up that refreshes first, the machine is back to the config and no drift is left.
-    expect((await runCommand("up", stack.name, ["--no-policy", "--refresh", "--no-gate"])).code).toBe(0);
-    expect((await runCommand("drift", stack.name, [])).code).toBe(0);
+    expect(await runCommand("up", stack.name, ["--no-policy", "--refresh", "--no-gate"])).toExitZero();
+    expect(await runCommand("drift", stack.name, [])).toExitZero();
 });
 
 test("a deploy whose /readyz fails: the gate fails and the stack is rolled back", async () => {

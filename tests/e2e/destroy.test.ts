@@ -36,7 +36,7 @@ test("a protected database refuses deletion; unprotected, destroy leaves nothing
 
     await stack.configSet("database.protect", "false");
     await stack.upOk();
-    expect((await stack.destroy()).code).toBe(0);
+    expect(await stack.destroy()).toExitZero();
 
     expect(await stack.inventory()).toBeUndefined();
     expect(await pgNames(branchId, neonProject.id)).toEqual({ databases: [], roles: [] });

@@ -81,7 +81,7 @@ test("the bad migration runs after its restore point; undo-migration brings the 
     await stack.sql("INSERT INTO players (username, email, region) VALUES ('late', 'late@example.com', 'iad')");
 
     const r: CommandResult = await runCommand("undo-migration", stack.name, ["--yes", "--json"]);
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     const summary = JSON.parse(r.stdout) as {
         restorePoint: { name: string };
         preservedBranch: { id: string; name: string };

@@ -25,7 +25,7 @@ async function previewWithPolicy(): Promise<{ code: number; out: string }> {
 test("the local stack as configured passes the pack and deploys with it", async () => {
     const p = await previewWithPolicy();
     expect(p.out).not.toMatch(/mandatory/);
-    expect(p.code).toBe(0);
+    expect(p).toExitZero();
     expect(p.out).toMatch(/Estimated Fly machine cost: \$[\d.]+\/month for 4 machines/);
     await stack.upOk({ policy: true });
     expect(await stack.machinesPerRegion()).toEqual({ iad: 2, sjc: 2 });
@@ -75,7 +75,7 @@ test("a secret in plain env is refused by the config, naming the key and not the
 test("an advisory violation is reported and does not block", async () => {
     await stack.configSet("redis.readRegions[0]", "ap-southeast-2");
     const p = await previewWithPolicy();
-    expect(p.code).toBe(0);
+    expect(p).toExitZero();
     expect(p.out).toMatch(/upstash-read-regions-near-api/);
     expect(p.out).toMatch(/advisory/);
 });

@@ -78,10 +78,10 @@ test("an up killed mid-create is refused next with the command to run, and recov
     expect(fix).toBe(`npm run pulumi -- cancel --stack ${stack.name}`);
 
     const cancelled = await run(fix!);
-    expect(cancelled.code).toBe(0);
+    expect(cancelled).toExitZero();
 
     const recovered = await run(up);
-    expect(recovered.code).toBe(0);
+    expect(recovered).toExitZero();
     expect(recovered.out).toMatch(PENDING_WARNING);
     expect(recovered.out).toContain("clearing 1 pending create(s) the provider has confirmed");
     expect(await stack.machinesPerRegion()).toEqual({ iad: 2, sjc: 3 });
@@ -92,7 +92,7 @@ test("an up killed mid-create is refused next with the command to run, and recov
     expect(inEmulator).toEqual(inState);
 
     const next = await run(up);
-    expect(next.code).toBe(0);
+    expect(next).toExitZero();
     expect(next.out).not.toMatch(PENDING_WARNING);
     expect(next.out).toContain("No changes: the stack already matched its config.");
     expect(await stack.pendingOperations()).toEqual([]);

@@ -88,7 +88,7 @@ test("--list: every update newest first, with ids of the history's own, a commit
         expect(e.commit).toMatch(/^[0-9a-f]{40}$/);
     }
     const table = await rollback("--list");
-    expect(table.code).toBe(0);
+    expect(table).toExitZero();
     expect(table.stdout).toContain(
         `Stack ${stack.name}: 2 entries, newest first. Roll back with: npm run rollback -- --stack ${stack.name} --to <id>`,
     );
@@ -100,7 +100,7 @@ test("--list: every update newest first, with ids of the history's own, a commit
 test("--to the v1 entry: the machines run v1 with v1's config, the rotated secret keeps its new value, the summary names the change", async () => {
     expect((await secretValues()).JWT_SECRET).toBe(ROTATED);
     const r = await rollback("--to", v1Entry, "--yes", "--json");
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     const summary = JSON.parse(r.stdout) as {
         to: { id: string; commit: string };
         from: { id: string };
@@ -220,7 +220,7 @@ test("npm run up: a deploy whose error rate fails the health gate is rolled back
     await stack.configSet("api.regions.iad", "2");
     await stack.configSet("api.env.MOTD", "gated"); // a change, so the up has something to gate
     const good = await upCommand("--gate-window", "2");
-    expect(good.code).toBe(0);
+    expect(good).toExitZero();
     expect(good.stderr).toContain("health gate passed.");
     const [goodEntry] = await list();
 

@@ -113,7 +113,7 @@ describe("database.passwordRotation: 1 (npm run rotate) and redis.passwordRotati
     beforeAll(async () => {
         // As an operator does it: the runbook's command for one, a config edit for the other.
         const edit = await runCommand("rotate", stack.name, ["--no-policy", "--secret", "databasePassword"]);
-        expect(edit.code).toBe(0);
+        expect(edit).toExitZero();
         expect(edit.stderr).toContain(`Pulumi.${stack.name}.yaml: database.passwordRotation = 1`);
         await stack.configSet("redis.passwordRotation", "1");
         const r = await stack.upOk();
@@ -174,7 +174,7 @@ describe("database.passwordRotation: 1 (npm run rotate) and redis.passwordRotati
     test("the drift check finds nothing: a rotation is not drift", async () => {
         const r = await runCommand("drift", stack.name, ["--json"]);
         expect(JSON.parse(r.stdout)).toEqual({ stack: stack.name, drifted: [], errors: [] });
-        expect(r.code).toBe(0);
+        expect(r).toExitZero();
     });
 });
 

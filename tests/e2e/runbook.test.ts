@@ -32,7 +32,7 @@ afterAll(async () => {
 
 test("status: machines per region with state, image and checks; the last update; the schema", async () => {
     const r = await command("status");
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     expect(r.stdout).toContain(`Stack ${stack.name}: app ${stack.appName}`);
     for (const region of ["iad", "sjc"]) {
         expect(r.stdout).toContain(
@@ -45,7 +45,7 @@ test("status: machines per region with state, image and checks; the last update;
 
 test("backup: a pg_dump of the database with its tables, mode 600", async () => {
     const r = await command("backup");
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     const file = /backup written: (\S+) \(/.exec(r.stderr)?.[1];
     expect(file).toBeDefined();
     const dump = fs.readFileSync(file!, "utf8");
@@ -57,7 +57,7 @@ test("backup: a pg_dump of the database with its tables, mode 600", async () => 
 
 test("scale without --up is a config edit only; with --up it is applied and gated", async () => {
     const edit = await command("scale", "--region", "sjc", "--count", "3");
-    expect(edit.code).toBe(0);
+    expect(edit).toExitZero();
     expect(edit.stderr).toContain(`Pulumi.${stack.name}.yaml: api.regions.sjc = 3`);
     expect(edit.stderr).toContain("Next: commit it and open a pull request");
     expect(await stack.machinesPerRegion()).toEqual({ iad: 2, sjc: 2 });
@@ -66,7 +66,7 @@ test("scale without --up is a config edit only; with --up it is applied and gate
     ]);
 
     const applied = await command("scale", "--region", "sjc", "--count", "3", "--up", "--gate-window", "1");
-    expect(applied.code).toBe(0);
+    expect(applied).toExitZero();
     expect(applied.stderr).toContain("health gate passed.");
     expect(await stack.machinesPerRegion()).toEqual({ iad: 2, sjc: 3 });
 });
@@ -74,7 +74,7 @@ test("scale without --up is a config edit only; with --up it is applied and gate
 test("rotate: a new random JWT secret reaches the machines, shown nowhere; a bad image is refused with nothing changed", async () => {
     const before = await jwtSecret();
     const r = await command("rotate", "--secret", "jwtSecret", "--up", "--gate-window", "1");
-    expect(r.code).toBe(0);
+    expect(r).toExitZero();
     expect(r.stderr).toContain(`Pulumi.${stack.name}.yaml: jwtSecret = [secret, new value]`);
     const after = await jwtSecret();
     expect(after).not.toBe(before);
