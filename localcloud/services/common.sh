@@ -139,15 +139,41 @@ ensure_tls() {
     chmod 644 "$crt"
 }
 
+# put_file SRC DEST MODE USER: DEST becomes a copy of SRC (mode MODE, owned by USER when we are
+# root), by a rename and only when it differs. Every local command runs `services.sh start`, and
+# others read these files meanwhile: each command reads the port files, and a Redis instance the
+# Upstash stand-in starts reads its TLS copy. Rewritten in place (`>` truncates first, install
+# unlinks first), a reader could find one empty or missing; that failed a command now and then
+# with three test files at a time ("no postgres port yet").
+put_file() {
+    local src=$1 dest=$2 mode=$3 user=$4 tmp
+    if [ -f "$dest" ] && cmp -s "$src" "$dest" && [ "$(stat -c %a "$dest")" = "$mode" ] &&
+        { ! is_root || [ "$(stat -c %U "$dest")" = "$user" ]; }; then
+        return 0
+    fi
+    tmp=$(mktemp "$dest.XXXXXX")
+    cat "$src" >"$tmp"
+    chmod "$mode" "$tmp"
+    if is_root; then chown "$user": "$tmp"; fi
+    mv -f "$tmp" "$dest"
+}
+
+# write_port_file FILE PORT: FILE holds PORT (as put_file: by a rename, only when it differs).
+write_port_file() {
+    local file=$1 port=$2
+    [ "$(cat "$file" 2>/dev/null)" != "$port" ] || return 0
+    put_file <(printf '%s\n' "$port") "$file" 644 "$(id -un)"
+}
+
 # install_tls_copy DIR USER: copies the server cert/key and the CA into DIR, owned by USER (the
 # servers want their key owned by themselves and not readable by others).
 install_tls_copy() {
     local dir=$1 user=$2
     mkdir -p "$dir"
-    install -m 644 "$LC_TLS_DIR/server.pem" "$dir/server.pem"
-    install -m 600 "$LC_TLS_DIR/server-key.pem" "$dir/server-key.pem"
-    install -m 644 "$LC_TLS_DIR/ca.pem" "$dir/ca.pem"
-    if is_root; then chown -R "$user": "$dir"; fi
+    put_file "$LC_TLS_DIR/server.pem" "$dir/server.pem" 644 "$user"
+    put_file "$LC_TLS_DIR/server-key.pem" "$dir/server-key.pem" 600 "$user"
+    put_file "$LC_TLS_DIR/ca.pem" "$dir/ca.pem" 644 "$user"
+    if is_root; then chown "$user": "$dir"; fi
     chmod 700 "$dir"
 }
 

@@ -130,7 +130,7 @@ cmd_start() {
         if [ -n "$running_port" ] && [ -n "${LOCALCLOUD_PG_PORT:-}" ] && [ "$running_port" != "$LOCALCLOUD_PG_PORT" ]; then
             warn "LOCALCLOUD_PG_PORT=$LOCALCLOUD_PG_PORT differs from the running port $running_port; run '$0 stop' then '$0 start' to move it"
         else
-            echo "$running_port" >"$PG_DIR/port"
+            write_port_file "$PG_DIR/port" "$running_port"
         fi
         return 0
     fi
@@ -149,7 +149,7 @@ cmd_start() {
         tail -n 20 "$PG_LOG" >&2
         die "PostgreSQL did not start (log: $PG_LOG)"
     fi
-    echo "$port" >"$PG_DIR/port"
+    write_port_file "$PG_DIR/port" "$port"
     "$BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 30 || die "PostgreSQL does not accept connections on 127.0.0.1:$port"
     log "running on 127.0.0.1:$port; CA $LC_TLS_DIR/ca.pem; superuser $PG_ADMIN (password in $LC_SECRETS_DIR/pg-admin-password)"
 }

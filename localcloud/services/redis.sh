@@ -153,7 +153,7 @@ cmd_start() {
         write_main_config "$port"
         start_instance "$R_MAIN" "admin instance"
     fi
-    instance_port "$R_MAIN" >"$R_DIR/port"
+    write_port_file "$R_DIR/port" "$(instance_port "$R_MAIN")"
     local dir n=0 up=0
     if [ "$was_running" = 1 ]; then
         # While the local cloud runs, the Upstash stand-in owns the database instances: it starts

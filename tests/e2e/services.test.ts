@@ -1,0 +1,33 @@
+/**
+ * The local PostgreSQL and Redis as every local command finds them: each command runs
+ * `services.sh start`, often while others read the files that start writes (the port files, the
+ * servers' TLS copies that a Redis instance the Upstash stand-in starts reads). A start while
+ * they run must leave those files as they are, not rewrite them in place.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { localcloudPaths } from "../../localcloud/services/env";
+import { REPO_ROOT } from "./harness";
+
+const SERVICES = path.join(REPO_ROOT, "localcloud", "services", "services.sh");
+
+/** Each file's inode, size and modification time: what a rewrite in place or a replacement changes. */
+function stamps(files: string[]): Record<string, string> {
+    return Object.fromEntries(
+        files.map((f) => {
+            const s = fs.statSync(f);
+            return [path.relative(REPO_ROOT, f), `${s.ino}/${s.size}/${s.mtimeMs}`];
+        }),
+    );
+}
+
+test("a start while the services run rewrites none of the files that other commands read", () => {
+    const p = localcloudPaths();
+    const tls = (dir: string) => ["server.pem", "server-key.pem", "ca.pem"].map((f) => path.join(dir, "tls", f));
+    const files = [path.join(p.pgDir, "port"), path.join(p.redisDir, "port"), ...tls(p.pgDir), ...tls(p.redisDir)];
+    execFileSync(SERVICES, ["start"], { stdio: "ignore" });
+    const before = stamps(files);
+    execFileSync(SERVICES, ["start"], { stdio: "ignore" });
+    expect(stamps(files)).toEqual(before);
+});
