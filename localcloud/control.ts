@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { choosePort, explicitPort, portFile as portFileOf, portFree, rememberedPort } from "./services/ports";
-import { localcloudPaths, pgAdminUrl } from "./services/env";
+import { localcloudPaths, pgAdminUrl, redisAdminUrl } from "./services/env";
 import { scramVerifier } from "./stand-ins/neon/pg";
 import { flyEmulatorPaths, localStackEnv, PG_BACKEND, REPO_ROOT, toolchainPath } from "./stackEnv";
 
@@ -295,6 +295,47 @@ async function ensurePostgresBackend(log: Log): Promise<void> {
     }
 }
 
+/**
+ * True when the local PostgreSQL and Redis both answer their admin logins, over verified TLS, on
+ * the clone's ports. Then a command need not run `services.sh install` and `start` (about 0.8 CPU
+ * s of forks each time: package queries, certificate checks, runuser), which every local command
+ * did and an e2e run did hundreds of times. Anything else (not started yet, a stopped server, a
+ * timeout under load) is false and leaves it to the scripts, which start what is missing.
+ */
+async function servicesAnswer(): Promise<boolean> {
+    const timeoutMs = 3000;
+    let pgUrl: string, redisUrl: string;
+    try {
+        pgUrl = pgAdminUrl();
+        redisUrl = redisAdminUrl();
+    } catch {
+        return false; // no port or password yet: never started in this clone
+    }
+    const { Client } = await import("pg");
+    const pg = new Client({ connectionString: pgUrl, connectionTimeoutMillis: timeoutMs });
+    const { default: Redis } = await import("ioredis");
+    const redis = new Redis(redisUrl, {
+        lazyConnect: true,
+        connectTimeout: timeoutMs,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        tls: { ca: fs.readFileSync(localcloudPaths().caFile) },
+    });
+    redis.on("error", () => {}); // reported by the commands below
+    try {
+        const [p, r] = await Promise.all([
+            pg.connect().then(() => pg.query("SELECT 1 AS ok")),
+            redis.connect().then(() => redis.ping()),
+        ]);
+        return p.rows[0]?.ok === 1 && r === "PONG";
+    } catch {
+        return false;
+    } finally {
+        await pg.end().catch(() => {});
+        redis.disconnect();
+    }
+}
+
 /** Everything a local stack needs, ready. Prints one line per step. */
 export async function ensureLocalCloud(log: Log): Promise<void> {
     const started = Date.now();
@@ -302,8 +343,12 @@ export async function ensureLocalCloud(log: Log): Promise<void> {
     step(log, 1, total, "toolchain: Pulumi CLI, Node.js language host, command provider (first build takes minutes)");
     toolchainPath();
     step(log, 2, total, "PostgreSQL and Redis on loopback");
-    run(SERVICES, ["install"]);
-    run(SERVICES, ["start"]);
+    if (await servicesAnswer()) {
+        log("PostgreSQL and Redis already answer on loopback");
+    } else {
+        run(SERVICES, ["install"]);
+        run(SERVICES, ["start"]);
+    }
     await ensurePostgresBackend(log);
     step(log, 3, total, "Fly Machines API emulator and the API stand-ins (neon, upstash, vercel)");
     await startFlyEmulator(log);

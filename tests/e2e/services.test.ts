@@ -2,13 +2,14 @@
  * The local PostgreSQL and Redis as every local command finds them: each command runs
  * `services.sh start`, often while others read the files that start writes (the port files, the
  * servers' TLS copies that a Redis instance the Upstash stand-in starts reads). A start while
- * they run must leave those files as they are, not rewrite them in place.
+ * they run must leave those files as they are, not rewrite them in place; and a command that
+ * finds both answering skips the scripts.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { localcloudPaths } from "../../localcloud/services/env";
-import { REPO_ROOT } from "./harness";
+import { REPO_ROOT, runCli } from "./harness";
 
 const SERVICES = path.join(REPO_ROOT, "localcloud", "services", "services.sh");
 
@@ -30,4 +31,13 @@ test("a start while the services run rewrites none of the files that other comma
     const before = stamps(files);
     execFileSync(SERVICES, ["start"], { stdio: "ignore" });
     expect(stamps(files)).toEqual(before);
+});
+
+test("a command that finds PostgreSQL and Redis answering runs no service script", async () => {
+    const r = await runCli(["localcloud", "start"]);
+    expect(r).toExitZero();
+    expect(r.stderr).toContain("PostgreSQL and Redis already answer on loopback");
+    expect(r.stderr).not.toContain("[localcloud services]");
+    expect(r.stderr).not.toContain("[localcloud postgres]");
+    expect(r.stderr).not.toContain("[localcloud redis]");
 });
