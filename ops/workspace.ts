@@ -22,6 +22,7 @@ import {
 } from "@pulumi/pulumi/automation";
 import { spawn } from "child_process";
 import * as path from "path";
+import * as semver from "semver";
 import { parseArgs } from "util";
 import { isLocalStack, localCloud, readStackFile, REPO_ROOT, stackEnv } from "./env";
 
@@ -30,12 +31,40 @@ export const PROJECT = "fpsgame-infra";
 
 const commands = new Map<string, Promise<PulumiCommand>>();
 
+/**
+ * The CLI's version when its install root says it: the toolchain builds each CLI into
+ * `pulumi-v<version>/` and checks there that the binary reports that version
+ * (localcloud/toolchain/toolchain.sh). Undefined for any other root (a CLI reused from PATH, an
+ * explicit FPSGAME_TOOLCHAIN_PATH).
+ */
+export function versionOfToolchainRoot(root: string): semver.SemVer | undefined {
+    const m = /(?:^|\/)pulumi-v(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/.exec(root);
+    return m ? (semver.parse(m[1]) ?? undefined) : undefined;
+}
+
+/**
+ * A PulumiCommand for `root/bin/pulumi` at a known version. `PulumiCommand.get()` always runs
+ * `pulumi version` to learn it (about 0.1 CPU s), in every process that opens a stack: the e2e
+ * suite's hundreds of commands did. Its constructor `(command, version)` is private only to
+ * TypeScript; tests/ops/commands.test.ts checks that what this builds equals what `get()` builds.
+ */
+export function commandAtVersion(root: string, version: semver.SemVer): PulumiCommand {
+    const Ctor = PulumiCommand as unknown as new (command: string, version: semver.SemVer) => PulumiCommand;
+    return new Ctor(path.resolve(root, "bin", "pulumi"), version);
+}
+
 /** The toolchain's CLI (built on first use; progress on stderr). */
 function toolchainCommand(): Promise<PulumiCommand> {
     if (!commands.has("toolchain")) {
         // toolchainPath() is the toolchain's bin dir; PulumiCommand wants the dir above `bin/pulumi`.
         const root = path.dirname(localCloud().toolchainPath());
-        commands.set("toolchain", PulumiCommand.get({ root, skipVersionCheck: true }));
+        const known = versionOfToolchainRoot(root);
+        commands.set(
+            "toolchain",
+            known
+                ? Promise.resolve(commandAtVersion(root, known))
+                : PulumiCommand.get({ root, skipVersionCheck: true }),
+        );
     }
     return commands.get("toolchain")!;
 }

@@ -17,7 +17,14 @@ import {
     fileBackendDir,
     stackLocks,
 } from "../../ops/recovery";
-import { describeChanges, hasChanges, parseOpFlags, workspaceEnv } from "../../ops/workspace";
+import {
+    commandAtVersion,
+    describeChanges,
+    hasChanges,
+    parseOpFlags,
+    versionOfToolchainRoot,
+    workspaceEnv,
+} from "../../ops/workspace";
 
 let tmp: string;
 beforeEach(() => {
@@ -47,6 +54,35 @@ describe("the environment of the Automation API's pulumi", () => {
         } finally {
             delete process.env.FLY_API_TOKEN;
         }
+    });
+});
+
+describe("the toolchain's CLI without a `pulumi version` run", () => {
+    test("its version is read from the toolchain's directory, and only from one named for it", () => {
+        expect(versionOfToolchainRoot("/c/toolchain/pulumi-v3.276.0")?.version).toBe("3.276.0");
+        expect(versionOfToolchainRoot("/c/toolchain/pulumi-v3.277.0-alpha.1")?.version).toBe("3.277.0-alpha.1");
+        for (const other of ["/usr/local", "/c/pulumi-v3.276", "/c/pulumi-v3.276.0/bin", "/c/my-pulumi-v3.276.0"]) {
+            expect(versionOfToolchainRoot(other)).toBeUndefined();
+        }
+    });
+    test("equals what PulumiCommand.get() builds after running `pulumi version`, and runs the CLI", async () => {
+        // A stand-in `pulumi` in a root named as the toolchain names it.
+        const root = path.join(tmp, "pulumi-v3.276.0");
+        fs.mkdirSync(path.join(root, "bin"), { recursive: true });
+        fs.writeFileSync(
+            path.join(root, "bin", "pulumi"),
+            '#!/bin/sh\nif [ "$1" = version ]; then echo v3.276.0; exit 0; fi\necho "[{\\"name\\":\\"ran $1 $2\\"}]"\n',
+            { mode: 0o755 },
+        );
+        const got = await PulumiCommand.get({ root, skipVersionCheck: true });
+        const built = commandAtVersion(root, versionOfToolchainRoot(root)!);
+        expect(built).toBeInstanceOf(PulumiCommand);
+        expect({ command: built.command, version: built.version?.version }).toEqual({
+            command: got.command,
+            version: got.version?.version,
+        });
+        const ws = await LocalWorkspace.create({ workDir: tmp, pulumiCommand: built, envVars: {} });
+        expect((await ws.listStacks()).map((st) => st.name)).toEqual(["ran stack ls"]);
     });
 });
 
