@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { localStackEnv, REPO_ROOT } from "./stackEnv";
+import { fileBackendDir, stackCheckpoint } from "../ops/backend";
 import { policyOptions } from "../ops/pulumi";
 import { openStack, OpOutput, PROJECT, ProjectStack, runOp, runPulumi, setSecretConfig } from "../ops/workspace";
 import { EmulatorInventory, flyInventory } from "./summary";
@@ -192,13 +193,9 @@ export class ThrowawayStack {
 
     /** The state file of the stack in the local file backend. */
     stateFile(): string {
-        const base = this.env.PULUMI_BACKEND_URL!.replace(/^file:\/\//, "");
-        const candidates = [
-            path.join(base, ".pulumi", "stacks", PROJECT, `${this.name}.json`),
-            path.join(base, ".pulumi", "stacks", `${this.name}.json`),
-        ];
-        const found = candidates.find((f) => fs.existsSync(f));
-        if (!found) throw new Error(`no state file for ${this.name} under ${base}`);
+        const base = fileBackendDir(this.env);
+        const found = base === undefined ? undefined : stackCheckpoint(base, PROJECT, this.name);
+        if (!found) throw new Error(`no state file for ${this.name} under ${this.env.PULUMI_BACKEND_URL}`);
         return found;
     }
 

@@ -18,6 +18,7 @@ import { Deployment } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { fileBackendDir } from "./backend";
 import { describeChanges, ProjectStack, runOp, Streams } from "./workspace";
 
 /** A lock file of Pulumi's file backend. */
@@ -27,14 +28,6 @@ export interface BackendLock {
     username: string;
     hostname: string;
     timestamp: string;
-}
-
-/** The backend's directory when `env` points pulumi at a file backend, else undefined. */
-export function fileBackendDir(env: NodeJS.ProcessEnv): string | undefined {
-    const url = env.PULUMI_BACKEND_URL;
-    if (!url?.startsWith("file://")) return undefined;
-    const dir = url.slice("file://".length).replace(/^~(?=\/|$)/, os.homedir());
-    return path.resolve(dir);
 }
 
 /** The stack's lock files: under any organization dir for the project, or the legacy per-stack dir. */

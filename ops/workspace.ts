@@ -24,6 +24,7 @@ import { spawn } from "child_process";
 import * as path from "path";
 import * as semver from "semver";
 import { parseArgs } from "util";
+import { fileBackendDir, stackCheckpoint } from "./backend";
 import { isLocalStack, localCloud, readStackFile, REPO_ROOT, stackEnv } from "./env";
 
 /** The project's config namespace (`name` in Pulumi.yaml). */
@@ -104,13 +105,13 @@ export function workspaceEnv(env: NodeJS.ProcessEnv, parent: NodeJS.ProcessEnv =
  * preview of prod must not leave prod selected). Every operation names its stack with `--stack`
  * anyway, so selecting is only a check that the stack exists.
  */
-function withoutSelecting(ws: LocalWorkspace, listed?: StackSummary[]): Workspace {
+function withoutSelecting(ws: LocalWorkspace, known: boolean, listed?: StackSummary[]): Workspace {
     return new Proxy(ws, {
         get(target, prop) {
             if (prop !== "selectStack") return Reflect.get(target, prop) as unknown;
             return async (name: string): Promise<void> => {
-                // `ensure` has just listed them: a second `pulumi stack ls` would only repeat it.
-                if (listed?.some((s) => isNamed(s, name))) return;
+                // Its checkpoint is there, or `ensure` has just listed it: a `pulumi stack ls` would only repeat it.
+                if (known || listed?.some((s) => isNamed(s, name))) return;
                 const stacks = await listStacks(target);
                 if (!stacks.some((s) => isNamed(s, name))) {
                     throw new Error(
@@ -145,6 +146,12 @@ export async function listStacks(ws: Pick<Workspace, "listStacks">, delayMs = 10
 /** The CLI's failure when it read a state file another process was rewriting (see {@link listStacks}). */
 export function isBackendReadRace(err: unknown): boolean {
     return err instanceof CommandError && /^error: EOF$/m.test(err.message);
+}
+
+/** True when `env`'s backend is a file backend that holds the stack's checkpoint. */
+function hasCheckpoint(env: NodeJS.ProcessEnv, name: string): boolean {
+    const dir = fileBackendDir(env);
+    return dir !== undefined && stackCheckpoint(dir, PROJECT, name) !== undefined;
 }
 
 function isNamed(s: StackSummary, name: string): boolean {
@@ -187,11 +194,14 @@ export async function openStack(name: string, opts: OpenOptions = {}): Promise<P
         envVars: workspaceEnv(env),
     });
     const mode = opts.mode ?? "select";
-    const listed = mode === "ensure" ? await listStacks(workspace) : undefined;
+    // A checkpoint in a file backend (every local stack) answers "does it exist" without a
+    // `pulumi stack ls`; without one (removed, never created, another backend) the CLI decides.
+    const known = mode !== "create" && hasCheckpoint(env, name);
+    const listed = mode === "ensure" && !known ? await listStacks(workspace) : undefined;
     const created = mode === "create" || (listed !== undefined && !listed.some((s) => isNamed(s, name)));
     const stack = created
         ? await Stack.create(name, workspace)
-        : await Stack.select(name, withoutSelecting(workspace, listed));
+        : await Stack.select(name, withoutSelecting(workspace, known, listed));
     if (!isLocalStack(name) && !env.FLY_API_TOKEN && readStackFile(name)[`${PROJECT}:flyApiToken`] !== undefined) {
         env.FLY_API_TOKEN = (await stack.getConfig(`${PROJECT}:flyApiToken`)).value;
         workspace.envVars.FLY_API_TOKEN = env.FLY_API_TOKEN;

@@ -9,14 +9,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stackArg } from "../../ops/cli";
-import {
-    cancelCommand,
-    classifyPendingCreates,
-    deadLockMessage,
-    deadLocks,
-    fileBackendDir,
-    stackLocks,
-} from "../../ops/recovery";
+import { cancelCommand, classifyPendingCreates, deadLockMessage, deadLocks, stackLocks } from "../../ops/recovery";
+import { fileBackendDir, stackCheckpoint } from "../../ops/backend";
 import {
     commandAtVersion,
     describeChanges,
@@ -167,6 +161,32 @@ describe("a lock left by a dead process", () => {
         expect(fileBackendDir({ PULUMI_BACKEND_URL: "s3://bucket" })).toBeUndefined();
         expect(fileBackendDir({})).toBeUndefined();
         expect(fileBackendDir({ PULUMI_BACKEND_URL: "file:///srv/state" })).toBe("/srv/state");
+    });
+});
+
+describe("a stack's checkpoint in a file backend (openStack's check that the stack exists)", () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "checkpoint-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const put = (...parts: string[]) => {
+        const f = path.join(dir, ".pulumi", "stacks", ...parts);
+        fs.mkdirSync(path.dirname(f), { recursive: true });
+        fs.writeFileSync(f, "{}");
+        return f;
+    };
+
+    test("is the project-scoped file, else the legacy one, plain or gzipped", () => {
+        expect(stackCheckpoint(dir, "fpsgame-infra", "local")).toBeUndefined();
+        const legacy = put("local.json.gz");
+        expect(stackCheckpoint(dir, "fpsgame-infra", "local")).toBe(legacy);
+        const scoped = put("fpsgame-infra", "local.json");
+        expect(stackCheckpoint(dir, "fpsgame-infra", "local")).toBe(scoped);
+        expect(stackCheckpoint(dir, "another-project", "local")).toBe(legacy);
+    });
+
+    test("a removed stack (only its .bak left) has none", () => {
+        put("fpsgame-infra", "local.json.bak");
+        expect(stackCheckpoint(dir, "fpsgame-infra", "local")).toBeUndefined();
     });
 });
 

@@ -1,0 +1,29 @@
+/**
+ * Where Pulumi's file backend (`PULUMI_BACKEND_URL=file://<dir>`, the "DIY" backend) keeps a
+ * stack: the layout of pkg/backend/diy, read directly where a `pulumi` run would only answer
+ * the same question slower (each CLI start costs about 0.3 CPU s). Other backends have no files
+ * to read: callers ask the CLI.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** The backend's directory when `env` points pulumi at a file backend, else undefined. */
+export function fileBackendDir(env: NodeJS.ProcessEnv): string | undefined {
+    const url = env.PULUMI_BACKEND_URL;
+    if (!url?.startsWith("file://")) return undefined;
+    const dir = url.slice("file://".length).replace(/^~(?=\/|$)/, os.homedir());
+    return path.resolve(dir);
+}
+
+/**
+ * The stack's checkpoint (its state file) in a file backend, or undefined when there is none:
+ * `.pulumi/stacks/<project>/<stack>.json` (project-scoped, the layout a new backend gets), or the
+ * legacy `.pulumi/stacks/<stack>.json`, each possibly gzipped (`PULUMI_SELF_MANAGED_STATE_GZIP`).
+ * A removed stack keeps only its `.json.bak`, which does not count.
+ */
+export function stackCheckpoint(backendDir: string, project: string, stack: string): string | undefined {
+    const stacks = path.join(backendDir, ".pulumi", "stacks");
+    const bases = [path.join(stacks, project, stack), path.join(stacks, stack)];
+    return bases.flatMap((b) => [`${b}.json`, `${b}.json.gz`]).find((f) => fs.existsSync(f));
+}
