@@ -11,7 +11,16 @@ import { parse, stringify } from "yaml";
 import { localStackEnv, REPO_ROOT } from "./stackEnv";
 import { fileBackendDir, stackCheckpoint } from "../ops/backend";
 import { policyOptions } from "../ops/pulumi";
-import { openStack, OpOutput, PROJECT, ProjectStack, runOp, runPulumi, setSecretConfig } from "../ops/workspace";
+import {
+    openStack,
+    OpOutput,
+    PROJECT,
+    ProjectStack,
+    runOp,
+    runPulumi,
+    setSecretConfig,
+    upStack,
+} from "../ops/workspace";
 import { EmulatorInventory, flyInventory } from "./summary";
 
 /** A step the engine plans, from the preview's events. */
@@ -160,7 +169,7 @@ export class ThrowawayStack {
             if (p.code !== 0) return p;
         }
         const ps = await this.stack();
-        return runOp((s) => ps.stack.up({ ...this.policyFor(opts), ...s }));
+        return runOp((s) => upStack(ps.stack, { ...this.policyFor(opts), ...s }));
     }
 
     /** {@link up}, throwing when it fails. */

@@ -27,3 +27,29 @@ export function stackCheckpoint(backendDir: string, project: string, stack: stri
     const bases = [path.join(stacks, project, stack), path.join(stacks, stack)];
     return bases.flatMap((b) => [`${b}.json`, `${b}.json.gz`]).find((f) => fs.existsSync(f));
 }
+
+/**
+ * Whether a stack's checkpoint in a file backend records pending operations (operations an
+ * interrupted update left in flight): false or true as the file says, undefined when there is no
+ * plain checkpoint to read (another backend, gzipped, unreadable), so the caller asks the CLI.
+ * The file is Pulumi's versioned checkpoint, `{version, checkpoint: {latest: {pending_operations}}}`.
+ */
+export function checkpointHasPendingOperations(
+    env: NodeJS.ProcessEnv,
+    project: string,
+    stack: string,
+): boolean | undefined {
+    const dir = fileBackendDir(env);
+    const file = dir === undefined ? undefined : stackCheckpoint(dir, project, stack);
+    if (!file?.endsWith(".json")) return undefined;
+    try {
+        const doc = JSON.parse(fs.readFileSync(file, "utf8")) as {
+            version?: number;
+            checkpoint?: { latest?: { pending_operations?: unknown[] } };
+        };
+        if (typeof doc.version !== "number" || doc.checkpoint?.latest === undefined) return undefined;
+        return (doc.checkpoint.latest.pending_operations ?? []).length > 0;
+    } catch {
+        return undefined;
+    }
+}

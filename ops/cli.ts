@@ -75,6 +75,7 @@ import {
     runOp,
     runPulumi,
     terminalStreams,
+    upStack,
 } from "./workspace";
 
 const log = (line: string): void => {
@@ -253,18 +254,18 @@ async function up(o: StackOpts, flags: OpFlags = {}, previewed = false): Promise
     const { ps, policy } = await prepare(o);
     await refuseIfDeadLock(ps.env, PROJECT, o.stack);
     log(`\n== pulumi up --stack ${o.stack}${o.policy ? " (with the policy pack)" : ""}`);
-    const r = await runOp((s) => ps.stack.up({ ...flags, ...policy, ...term(), ...s }), term());
+    const r = await runOp((s) => upStack(ps.stack, { ...flags, ...policy, ...term(), ...s }), term());
     if (r.code !== 0 || !r.result) {
         log(`\nup failed. Nothing after the failing step was changed; fix the cause above and run it again.`);
         return 1;
     }
-    const changes = r.result.summary.resourceChanges;
+    const changes = r.result.resourceChanges;
     log(
         `\n${hasChanges(changes) ? `Changed: ${describeChanges(changes)}.` : "No changes: the stack already matched its config."}`,
     );
     await settlePendingCreates(ps, log, term());
     if (o.gate !== false && hasChanges(changes)) {
-        const gated = await gateOrRollBack(o, ps, r.result.outputs);
+        const gated = await gateOrRollBack(o, ps, await r.result.outputs());
         if (gated !== 0) return gated;
     }
     log(`History: npm run history -- --stack ${o.stack}`);

@@ -18,8 +18,8 @@ import { Deployment } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { fileBackendDir } from "./backend";
-import { describeChanges, ProjectStack, runOp, Streams } from "./workspace";
+import { checkpointHasPendingOperations, fileBackendDir } from "./backend";
+import { describeChanges, PROJECT, ProjectStack, runOp, Streams } from "./workspace";
 
 /** A lock file of Pulumi's file backend. */
 export interface BackendLock {
@@ -191,6 +191,8 @@ export async function settlePendingCreates(
     log: (line: string) => void,
     streams: Streams = {},
 ): Promise<string[]> {
+    // The usual case, nothing pending, read from a local checkpoint without a `pulumi stack export`.
+    if (checkpointHasPendingOperations(ps.env, PROJECT, ps.name) === false) return [];
     // In memory only: the export holds decrypted secrets, and nothing of it is printed.
     const { confirmed, unconfirmed } = classifyPendingCreates(await ps.workspace.exportStack(ps.name));
     if (confirmed.length === 0 && unconfirmed.length === 0) return [];

@@ -27,6 +27,7 @@ import {
     runPulumi,
     setSecretConfig,
     Streams,
+    upStack,
 } from "./workspace";
 
 /** One update of the stack's history, as the rollback reads it. */
@@ -616,22 +617,22 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
         const message = `rollback to ${target.id} (${shortTime(target.startTime)} UTC, commit ${commit.slice(0, 7)})`;
         applied = true;
         log(`\n== pulumi up --stack ${o.stack}: ${message}`);
-        const up = await runOp((s) => opened.stack.up({ ...policy, message, ...s }), io.streams);
+        const up = await runOp((s) => upStack(opened.stack, { ...policy, message, ...s }), io.streams);
         if (up.code !== 0 || !up.result) {
             log(
                 `\nrollback up failed: the stack file keeps the restored config; fix the cause above and run npm run up -- --stack ${o.stack}, or restore the backup`,
             );
             return 1;
         }
-        const changes: OpMap = { ...up.result.summary.resourceChanges };
-        let outputs = up.result.outputs;
+        const changes: OpMap = { ...up.result.resourceChanges };
+        let done = up.result;
         let migratedDown = false;
         if (order.phase2MigrateTo !== undefined) {
             log(`\n== machines are back; now the schema: migrateTo ${order.phase2MigrateTo}`);
             write(withMigrateTo(restored.config, order.phase2MigrateTo));
             const down = await runOp(
                 (s) =>
-                    opened.stack.up({
+                    upStack(opened.stack, {
                         ...policy,
                         message: `${message}: schema down to ${order.phase2MigrateTo}`,
                         ...s,
@@ -645,8 +646,8 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
                 return 1;
             }
             migratedDown = true;
-            outputs = down.result.outputs;
-            for (const [k, v] of Object.entries(down.result.summary.resourceChanges ?? {})) {
+            done = down.result;
+            for (const [k, v] of Object.entries(down.result.resourceChanges)) {
                 if (k !== "same") changes[k as keyof OpMap] = (changes[k as keyof OpMap] ?? 0) + (v ?? 0);
             }
         }
@@ -664,7 +665,7 @@ export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promi
             health: "not checked",
         };
         if (io.gate) {
-            const gate = await io.gate(outputs);
+            const gate = await io.gate(await done.outputs());
             const failing = gate.checks.filter((c) => !c.ok);
             summary.health = gate.ok ? "passed" : `failed: ${failing.map((c) => `${c.name} (${c.detail})`).join("; ")}`;
         }

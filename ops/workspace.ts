@@ -13,11 +13,14 @@
  */
 import {
     CommandError,
+    EngineEvent,
     LocalWorkspace,
     OpMap,
+    OutputMap,
     PulumiCommand,
     Stack,
     StackSummary,
+    UpOptions,
     Workspace,
 } from "@pulumi/pulumi/automation";
 import { spawn } from "child_process";
@@ -250,6 +253,43 @@ export async function runOp<T>(
         if (e instanceof CommandError) return { code: 1, stdout, stderr };
         throw e;
     }
+}
+
+/** What an update did. */
+export interface UpDone {
+    /** The engine's count of steps by kind (its summary event: what the history entry records). */
+    resourceChanges: OpMap;
+    /** The stack's outputs after the update, read on first use. */
+    outputs(): Promise<OutputMap>;
+}
+
+/**
+ * `stack.up`, without what the Automation API reads back after every update: `pulumi stack
+ * output` twice (the outputs, masked and in plain text) and `pulumi stack history` (the summary),
+ * three CLI starts, about 1 CPU s, whose answers most callers never use. The counts come from
+ * the engine's own summary event instead, and the outputs are read only when asked for.
+ *
+ * The update itself is the Automation API's: `Stack.prototype.up` runs on a view of `stack` (its
+ * prototype) whose `outputs` and `info` answer nothing; both are only the read-back (a newer SDK
+ * that read back differently would just read back again).
+ */
+export async function upStack(stack: Stack, opts: UpOptions = {}): Promise<UpDone> {
+    let changes: OpMap | undefined;
+    const onEvent = (e: EngineEvent) => {
+        if (e.summaryEvent) changes = e.summaryEvent.resourceChanges;
+        opts.onEvent?.(e);
+    };
+    const noReadBack = Object.create(stack, {
+        outputs: { value: async () => ({}) },
+        info: { value: async () => undefined },
+    }) as Stack;
+    await noReadBack.up({ ...opts, onEvent });
+    let outputs: Promise<OutputMap> | undefined;
+    return {
+        // An engine that sent no summary (none known) leaves the history to say it.
+        resourceChanges: changes ?? (await stack.info())?.resourceChanges ?? {},
+        outputs: () => (outputs ??= stack.outputs()),
+    };
 }
 
 /** Streams to this process's terminal, in colour when it is one. */

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
+import { upStack } from "../../ops/workspace";
 import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, flyRequestMark, flyRequestsSince } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
@@ -46,6 +47,23 @@ test("a second up changes nothing", async () => {
     const r = await stack.upOk();
     expect(r.stdout).not.toMatch(/\d+ (created|updated|deleted|replaced)/);
     expect(r.stdout).toMatch(/\d+ unchanged/);
+});
+
+test("upStack: one CLI run (the up); its counts are the history entry's, its outputs the stack's", async () => {
+    const ps = await stack.stack();
+    // Every CLI run of the Automation API goes through PulumiCommand's (undeclared) run(args, …).
+    const command = ps.command as unknown as { run(args: string[]): Promise<unknown> };
+    const run = jest.spyOn(command, "run");
+    try {
+        const done = await upStack(ps.stack);
+        expect(run.mock.calls.map((c) => c[0][0])).toEqual(["up"]);
+        const entry = await ps.stack.info();
+        expect(done.resourceChanges).toEqual(entry?.resourceChanges);
+        expect(done.resourceChanges.same).toBeGreaterThan(20);
+        expect(await done.outputs()).toEqual(await ps.stack.outputs());
+    } finally {
+        run.mockRestore();
+    }
 });
 
 test("scaling sjc from 2 to 3 previews exactly one create, and leaves iad untouched", async () => {

@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { stackArg } from "../../ops/cli";
 import { cancelCommand, classifyPendingCreates, deadLockMessage, deadLocks, stackLocks } from "../../ops/recovery";
-import { fileBackendDir, stackCheckpoint } from "../../ops/backend";
+import { checkpointHasPendingOperations, fileBackendDir, stackCheckpoint } from "../../ops/backend";
 import {
     commandAtVersion,
     describeChanges,
@@ -182,6 +182,28 @@ describe("a stack's checkpoint in a file backend (openStack's check that the sta
         const scoped = put("fpsgame-infra", "local.json");
         expect(stackCheckpoint(dir, "fpsgame-infra", "local")).toBe(scoped);
         expect(stackCheckpoint(dir, "another-project", "local")).toBe(legacy);
+    });
+
+    test("says whether an interrupted update left operations pending, or undefined when the CLI must say", () => {
+        const env = { PULUMI_BACKEND_URL: `file://${dir}` };
+        const pending = (doc: unknown) => {
+            fs.writeFileSync(put("fpsgame-infra", "local.json"), JSON.stringify(doc));
+            return checkpointHasPendingOperations(env, "fpsgame-infra", "local");
+        };
+        const latest = { manifest: {}, resources: [] };
+        expect(pending({ version: 3, checkpoint: { stack: "local", latest } })).toBe(false);
+        expect(pending({ version: 3, checkpoint: { latest: { ...latest, pending_operations: [] } } })).toBe(false);
+        const op = { type: "creating", resource: { urn: "urn:pulumi:local::fpsgame-infra::fly:index:Machine::m" } };
+        expect(pending({ version: 3, checkpoint: { latest: { ...latest, pending_operations: [op] } } })).toBe(true);
+        expect(pending({ version: 3, checkpoint: {} })).toBeUndefined();
+        fs.writeFileSync(put("fpsgame-infra", "local.json"), "{ half-written");
+        expect(checkpointHasPendingOperations(env, "fpsgame-infra", "local")).toBeUndefined();
+        expect(
+            checkpointHasPendingOperations({ PULUMI_BACKEND_URL: "postgres://h/db" }, "fpsgame-infra", "local"),
+        ).toBeUndefined();
+        fs.rmSync(path.join(dir, ".pulumi"), { recursive: true });
+        put("fpsgame-infra", "local.json.gz");
+        expect(checkpointHasPendingOperations(env, "fpsgame-infra", "local")).toBeUndefined();
     });
 
     test("a removed stack (only its .bak left) has none", () => {
