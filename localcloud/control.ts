@@ -8,7 +8,8 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { choosePort, explicitPort, portFile as portFileOf, portFree, rememberedPort } from "./services/ports";
-import { localcloudPaths, pgAdminUrl, redisAdminUrl } from "./services/env";
+import { localcloudPaths, pgAdminUrl, redisAdminUrl, redisPing } from "./services/env";
+import { findPulumi, install } from "./stand-ins/install";
 import { scramVerifier } from "./stand-ins/neon/pg";
 import { flyEmulatorPaths, localStackEnv, PG_BACKEND, REPO_ROOT, toolchainPath } from "./stackEnv";
 
@@ -266,7 +267,7 @@ export function stopNeonApi(log: Log): void {
  * the role's password generated into the local cloud's secrets (mode 600) and given to
  * PostgreSQL as a SCRAM verifier, so the plaintext never reaches the server or its logs.
  */
-async function ensurePostgresBackend(log: Log): Promise<void> {
+async function ensurePostgresBackend(log: Log, admin?: PgClient): Promise<void> {
     const paths = localcloudPaths();
     const file = path.join(paths.secretsDir, PG_BACKEND.secret);
     const generated = !fs.existsSync(file);
@@ -275,9 +276,9 @@ async function ensurePostgresBackend(log: Log): Promise<void> {
         fs.writeFileSync(file, `${randomBytes(30).toString("base64url")}\n`, { mode: 0o600 });
     }
     const password = fs.readFileSync(file, "utf8").trim();
-    const { Client } = await import("pg");
-    const c = new Client({ connectionString: pgAdminUrl() });
-    await c.connect();
+    // `admin` is servicesAnswer's login, already connected.
+    const c = admin ?? (await adminClient());
+    if (!admin) await c.connect();
     try {
         const role = c.escapeIdentifier(PG_BACKEND.role);
         const exists = (await c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [PG_BACKEND.role])).rowCount;
@@ -295,45 +296,43 @@ async function ensurePostgresBackend(log: Log): Promise<void> {
     }
 }
 
+type PgClient = import("pg").Client;
+
+/** A client (not yet connected) for the local PostgreSQL's admin login. */
+async function adminClient(timeoutMs?: number): Promise<PgClient> {
+    const { Client } = await import("pg");
+    return new Client({ connectionString: pgAdminUrl(), connectionTimeoutMillis: timeoutMs });
+}
+
 /**
  * True when the local PostgreSQL and Redis both answer their admin logins, over verified TLS, on
  * the clone's ports. Then a command need not run `services.sh install` and `start` (about 0.8 CPU
  * s of forks each time: package queries, certificate checks, runuser), which every local command
  * did and an e2e run did hundreds of times. Anything else (not started yet, a stopped server, a
  * timeout under load) is false and leaves it to the scripts, which start what is missing.
+ * The PostgreSQL login that answered is kept for the state backend's check (`admin`), so a
+ * command logs in once.
  */
-async function servicesAnswer(): Promise<boolean> {
+async function servicesAnswer(): Promise<{ admin: PgClient } | undefined> {
     const timeoutMs = 3000;
-    let pgUrl: string, redisUrl: string;
+    let pg: PgClient, redisUrl: string;
     try {
-        pgUrl = pgAdminUrl();
+        pg = await adminClient(timeoutMs);
         redisUrl = redisAdminUrl();
     } catch {
-        return false; // no port or password yet: never started in this clone
+        return undefined; // no port or password yet: never started in this clone
     }
-    const { Client } = await import("pg");
-    const pg = new Client({ connectionString: pgUrl, connectionTimeoutMillis: timeoutMs });
-    const { default: Redis } = await import("ioredis");
-    const redis = new Redis(redisUrl, {
-        lazyConnect: true,
-        connectTimeout: timeoutMs,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        tls: { ca: fs.readFileSync(localcloudPaths().caFile) },
-    });
-    redis.on("error", () => {}); // reported by the commands below
     try {
         const [p, r] = await Promise.all([
             pg.connect().then(() => pg.query("SELECT 1 AS ok")),
-            redis.connect().then(() => redis.ping()),
+            redisPing(redisUrl, timeoutMs),
         ]);
-        return p.rows[0]?.ok === 1 && r === "PONG";
+        if (p.rows[0]?.ok === 1 && r === "PONG") return { admin: pg };
     } catch {
-        return false;
-    } finally {
-        await pg.end().catch(() => {});
-        redis.disconnect();
+        /* below */
     }
+    await pg.end().catch(() => {});
+    return undefined;
 }
 
 /** Everything a local stack needs, ready. Prints one line per step. */
@@ -343,13 +342,14 @@ export async function ensureLocalCloud(log: Log): Promise<void> {
     step(log, 1, total, "toolchain: Pulumi CLI, Node.js language host, command provider (first build takes minutes)");
     toolchainPath();
     step(log, 2, total, "PostgreSQL and Redis on loopback");
-    if (await servicesAnswer()) {
+    const answered = await servicesAnswer();
+    if (answered) {
         log("PostgreSQL and Redis already answer on loopback");
     } else {
         run(SERVICES, ["install"]);
         run(SERVICES, ["start"]);
     }
-    await ensurePostgresBackend(log);
+    await ensurePostgresBackend(log, answered?.admin);
     step(log, 3, total, "Fly Machines API emulator and the API stand-ins (neon, upstash, vercel)");
     await startFlyEmulator(log);
     await startNeonApi(log);
@@ -359,11 +359,18 @@ export async function ensureLocalCloud(log: Log): Promise<void> {
         total,
         "stand-in provider plugins (vercel, upstash, neon) and the command provider in the isolated PULUMI_HOME",
     );
-    run(
-        process.execPath,
-        ["--require", REGISTER, path.join(REPO_ROOT, "localcloud", "stand-ins", "install.ts")],
-        localStackEnv(),
-    );
+    // In this process: a Node process of its own cost every command about 0.2 CPU s to find the
+    // plugins installed. The same inputs as that process had: the local stack's PATH and PULUMI_HOME.
+    const env = localStackEnv();
+    try {
+        install({
+            pulumi: findPulumi(undefined, env.PATH),
+            pulumiHome: env.PULUMI_HOME,
+            log: (l) => log(`[localcloud providers] ${l}`),
+        });
+    } catch (e) {
+        throw new Error(`[localcloud providers] ${(e as Error).message}`);
+    }
     log(`local cloud ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -5,11 +5,10 @@
  * the API, and the URLs. Secret values are read from the stack's state in memory only and
  * are never printed.
  */
-import Redis from "ioredis";
 import * as fs from "fs";
 import { Client } from "pg";
 import { clientConnectionString } from "../migrations/runner";
-import { localcloudPaths } from "./services/env";
+import { localcloudPaths, redisPing } from "./services/env";
 import { flyEmulatorPaths } from "./stackEnv";
 import type { ProjectStack } from "../ops/workspace";
 import type { InventoryApp, InventoryMachine } from "./fly-emulator/types";
@@ -58,18 +57,32 @@ interface ExportedResource {
     outputs?: Record<string, unknown>;
 }
 
-/** The app's secrets as the stack set them on Fly: read from the exported state (secrets decrypted), kept in memory. */
-export async function appSecretsFromState(ps: ProjectStack): Promise<{ app: string; values: Record<string, string> }> {
+/** A value of an exported state: a secret is `{"4dabf…": "1b47…", "plaintext": "<JSON>"}` (decrypted by the export). */
+function isExportedSecret(v: unknown): v is { plaintext: string } {
+    return typeof v === "object" && v !== null && "plaintext" in v;
+}
+
+/**
+ * The app's secrets as the stack set them on Fly, and the stack's outputs (a secret one as
+ * "[secret]"), from one export of the state (secrets decrypted, kept in memory): one CLI run
+ * where `stack.outputs()` and an export would be three.
+ */
+export async function fromState(ps: ProjectStack): Promise<{
+    app: string;
+    values: Record<string, string>;
+    outputs: Record<string, unknown>;
+}> {
     const doc = (await ps.workspace.exportStack(ps.name)) as { deployment: { resources?: ExportedResource[] } };
-    const res = (doc.deployment.resources ?? []).find((x) => x.type === "fly:index:AppSecrets");
+    const resources = doc.deployment.resources ?? [];
+    const res = resources.find((x) => x.type === "fly:index:AppSecrets");
     if (!res?.outputs) throw new Error(`stack ${ps.name} has no fly:index:AppSecrets in its state yet: run up first`);
     const raw = res.outputs.values as Record<string, unknown>;
-    // Exported secrets look like {"4dabf…": "1b47…", "plaintext": "\"{…}\""}.
-    const plain = (v: unknown): unknown =>
-        v && typeof v === "object" && "plaintext" in (v as object)
-            ? JSON.parse(String((v as { plaintext: string }).plaintext))
-            : v;
-    return { app: String(res.outputs.app), values: plain(raw) as Record<string, string> };
+    const values = (isExportedSecret(raw) ? JSON.parse(raw.plaintext) : raw) as Record<string, string>;
+    const root = resources.find((x) => x.type === "pulumi:pulumi:Stack");
+    const outputs = Object.fromEntries(
+        Object.entries(root?.outputs ?? {}).map(([k, v]) => [k, isExportedSecret(v) ? "[secret]" : v]),
+    );
+    return { app: String(res.outputs.app), values, outputs };
 }
 
 /** The public tables in the database behind this URL, with the schema version postgrator recorded. */
@@ -89,30 +102,11 @@ export async function databaseTables(databaseUrl: string): Promise<{ tables: str
     }
 }
 
-/** PINGs Redis through the URL (TLS verified against NODE_EXTRA_CA_CERTS for the local CA). */
-export async function redisPing(redisUrl: string): Promise<string> {
-    const client = new Redis(redisUrl, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 1,
-        connectTimeout: 5000,
-        tls: localCa() ? { ca: fs.readFileSync(localCa()!) } : {},
-    });
-    try {
-        await client.connect();
-        return await client.ping();
-    } finally {
-        client.disconnect();
-    }
-}
-
 /** Prints the local summary. Throws if a check fails (a machine missing, no tables, no PONG). */
 export async function printLocalSummary(ps: ProjectStack, log: (l: string) => void): Promise<void> {
     const stack = ps.name;
     // Only plain outputs are printed (none of the URLs is secret).
-    const outputs = Object.fromEntries(
-        Object.entries(await ps.stack.outputs()).map(([k, o]) => [k, o.secret ? "[secret]" : (o.value as unknown)]),
-    );
-    const { app, values } = await appSecretsFromState(ps);
+    const { app, values, outputs } = await fromState(ps);
     const inv = await flyInventory();
     const byRegion = machinesByRegion(inv, app);
     const db = await databaseTables(values.DATABASE_URL);

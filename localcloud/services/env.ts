@@ -197,3 +197,30 @@ if (require.main === module) {
         }
     }
 }
+
+/**
+ * PINGs the Redis at `url` over TLS verified against the local cloud's CA; resolves with the
+ * reply. One attempt, no reconnects: a refused login fails with the server's own answer (a
+ * refused AUTH closes the connection, so that answer is the error emitted before the close).
+ * ioredis is loaded on the first call only: most commands never ping.
+ */
+export async function redisPing(url: string, timeoutMs = 5000): Promise<string> {
+    const { default: Redis } = await import("ioredis");
+    const client = new Redis(url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        connectTimeout: timeoutMs,
+        tls: { ca: fs.readFileSync(localcloudPaths().caFile) },
+    });
+    let refused: Error | undefined;
+    client.on("error", (e: Error) => (refused ??= e));
+    try {
+        await client.connect();
+        return await client.ping();
+    } catch (e) {
+        throw refused ?? e;
+    } finally {
+        client.disconnect();
+    }
+}

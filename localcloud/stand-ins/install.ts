@@ -77,8 +77,8 @@ export function renderLauncher(
     return out;
 }
 
-/** The pulumi CLI: --pulumi, $LOCALCLOUD_PULUMI, the newest toolchain build, or $PATH. */
-export function findPulumi(explicit?: string): string | undefined {
+/** The pulumi CLI: --pulumi, $LOCALCLOUD_PULUMI, the newest toolchain build, or `searchPath` ($PATH). */
+export function findPulumi(explicit?: string, searchPath = process.env.PATH): string | undefined {
     const candidates: string[] = [];
     if (explicit) candidates.push(explicit);
     if (process.env.LOCALCLOUD_PULUMI) candidates.push(process.env.LOCALCLOUD_PULUMI);
@@ -91,8 +91,7 @@ export function findPulumi(explicit?: string): string | undefined {
     } catch {
         /* no toolchain yet */
     }
-    for (const dir of (process.env.PATH ?? "").split(path.delimiter))
-        if (dir) candidates.push(path.join(dir, "pulumi"));
+    for (const dir of (searchPath ?? "").split(path.delimiter)) if (dir) candidates.push(path.join(dir, "pulumi"));
     return candidates.find((c) => {
         try {
             fs.accessSync(c, fs.constants.X_OK);

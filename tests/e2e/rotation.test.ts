@@ -7,10 +7,9 @@
  * holds either in plain text. A reset that fails changes nothing.
  */
 import * as fs from "fs";
-import Redis from "ioredis";
 import * as path from "path";
 import { Client } from "pg";
-import { localcloudPaths } from "../../localcloud/services/env";
+import { localcloudPaths, redisPing } from "../../localcloud/services/env";
 import { clientConnectionString } from "../../migrations/runner";
 import { runPulumi } from "../../ops/workspace";
 import { E2E_TIMEOUT_MS, E2EStack, flySecretValues, runCommand } from "./harness";
@@ -34,27 +33,6 @@ async function pgSelect(url: string): Promise<number> {
 }
 
 /** PING through a `rediss://` URL, TLS verified against the local CA; no reconnects. */
-async function redisPing(url: string): Promise<string> {
-    const client = new Redis(url, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        connectTimeout: 5000,
-        tls: { ca: fs.readFileSync(localcloudPaths().caFile) },
-    });
-    // A refused AUTH closes the connection: the server's answer is the error emitted before.
-    let refused: Error | undefined;
-    client.on("error", (e: Error) => (refused ??= e));
-    try {
-        await client.connect();
-        return await client.ping();
-    } catch (e) {
-        throw refused ?? e;
-    } finally {
-        client.disconnect();
-    }
-}
-
 const password = (url: string) => decodeURIComponent(new URL(url).password);
 
 /** Machines of the app: id -> instance id (a new one after each update) and secrets version. */
