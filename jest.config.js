@@ -3,11 +3,12 @@
  * own tests; no engine, no servers) and `e2e` (the real Pulumi CLI against the local cloud).
  * Tests live by what they test: tests/{program,components,fly-provider,policies,ops,ci,e2e}, and the
  * offline wing's under localcloud/tests.
- * ts-jest only transpiles (isolatedModules); `npm run typecheck` is the type check.
+ * The tests' TypeScript runs through tests/transform.js (lib/transform.js, the product's own
+ * esbuild transform): types removed only; `npm run typecheck` is the type check.
  */
 const os = require("os");
 
-const tsJest = ["ts-jest", { isolatedModules: true, diagnostics: false }];
+const transform = { "^.+\\.ts$": "<rootDir>/tests/transform.js" };
 module.exports = {
     reporters: ["default", "<rootDir>/tests/summaryReporter.js"],
     // Test files run side by side (jest's default is one worker per core but one, i.e. a single
@@ -25,7 +26,7 @@ module.exports = {
         {
             displayName: "unit",
             testEnvironment: "node",
-            transform: { "^.+\\.ts$": tsJest },
+            transform,
             testMatch: [
                 "<rootDir>/tests/{program,components,fly-provider,policies,ops,ci}/**/*.test.ts",
                 "<rootDir>/localcloud/tests/**/*.test.ts",
@@ -34,7 +35,7 @@ module.exports = {
         {
             displayName: "e2e",
             testEnvironment: "node",
-            transform: { "^.+\\.ts$": tsJest },
+            transform,
             testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"],
             // Starts the local cloud (and builds the toolchain the first time).
             globalSetup: "<rootDir>/tests/e2e/globalSetup.ts",

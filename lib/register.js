@@ -28,37 +28,7 @@ const path = require("node:path");
 const ROOT = path.resolve(__dirname, "..");
 const CACHE_DIR = path.join(ROOT, "node_modules", ".cache", "fpsgame-infra", "js");
 
-/** The transform's settings: what the project's tsconfig.json means for emitted code. */
-const OPTIONS = {
-    loader: /** @type {const} */ ("ts"),
-    format: /** @type {const} */ ("cjs"),
-    target: "node22",
-    platform: /** @type {const} */ ("node"),
-    sourcemap: /** @type {const} */ ("inline"),
-    tsconfigRaw: { compilerOptions: { target: "ES2022", useDefineForClassFields: true, esModuleInterop: true } },
-};
-
-/** Part of every key: a new esbuild or new settings transform everything again. */
-const SALT = `esbuild@${esbuildVersion()} ${JSON.stringify(OPTIONS)}`;
-
-/**
- * esbuild's version; a clone whose dependencies predate the loader (a pull without `npm ci`) gets
- * the one line that fixes it instead of a module-resolution stack trace.
- * @returns {string}
- */
-function esbuildVersion() {
-    try {
-        return require("esbuild/package.json").version;
-    } catch {
-        process.stderr.write(
-            `lib/register.js: esbuild is not installed in ${ROOT}; run npm ci there, then try again.\n`,
-        );
-        process.exit(1);
-    }
-}
-
-/** @type {typeof import("esbuild") | undefined} loaded on the first cache miss only */
-let esbuild;
+const { SALT, transform } = require("./transform.js");
 
 /**
  * The JavaScript for one TypeScript file, from the cache or transformed now (and cached: written
@@ -76,8 +46,7 @@ function javascriptFor(source, filename) {
     } catch {
         /* not built yet */
     }
-    esbuild ??= require("esbuild");
-    const code = esbuild.transformSync(source, { ...OPTIONS, sourcefile: filename }).code;
+    const code = transform(source, filename);
     try {
         fs.mkdirSync(path.dirname(cached), { recursive: true });
         const tmp = `${cached}.${process.pid}.tmp`;

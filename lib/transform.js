@@ -1,0 +1,55 @@
+// @ts-check
+/**
+ * The one TypeScript-to-JavaScript transform of this repository: esbuild, types removed and
+ * imports turned into `require`, nothing type-checked (`npm run typecheck` does that). Used by
+ * lib/register.js, which runs the program, the plugins, the policy pack and the commands, and by
+ * tests/transform.js, which runs the tests: both run the same JavaScript.
+ */
+"use strict";
+
+const path = require("node:path");
+
+/** The transform's settings: what the project's tsconfig.json means for emitted code. */
+const OPTIONS = {
+    loader: /** @type {const} */ ("ts"),
+    format: /** @type {const} */ ("cjs"),
+    target: "node22",
+    platform: /** @type {const} */ ("node"),
+    sourcemap: /** @type {const} */ ("inline"),
+    tsconfigRaw: { compilerOptions: { target: "ES2022", useDefineForClassFields: true, esModuleInterop: true } },
+};
+
+/**
+ * esbuild's version; a clone whose dependencies predate the loader (a pull without `npm ci`) gets
+ * the one line that fixes it instead of a module-resolution stack trace.
+ * @returns {string}
+ */
+function esbuildVersion() {
+    try {
+        return require("esbuild/package.json").version;
+    } catch {
+        process.stderr.write(
+            `lib/transform.js: esbuild is not installed in ${path.resolve(__dirname, "..")}; run npm ci there, then try again.\n`,
+        );
+        process.exit(1);
+    }
+}
+
+/** Part of every cache key: a new esbuild or new settings transform everything again. */
+const SALT = `esbuild@${esbuildVersion()} ${JSON.stringify(OPTIONS)}`;
+
+/** @type {typeof import("esbuild") | undefined} loaded on the first transform only */
+let esbuild;
+
+/**
+ * The JavaScript for one TypeScript file (with an inline source map naming `filename`).
+ * @param {string} source
+ * @param {string} filename
+ * @returns {string}
+ */
+function transform(source, filename) {
+    esbuild ??= require("esbuild");
+    return esbuild.transformSync(source, { ...OPTIONS, sourcefile: filename }).code;
+}
+
+module.exports = { OPTIONS, SALT, transform };
