@@ -32,6 +32,7 @@ import { parse, stringify } from "yaml";
 import { FLY_REGIONS } from "../lib/facts/fly";
 import { ensureLocalCloud } from "./control";
 import { localStackEnv, REPO_ROOT, toolchainPath } from "./stackEnv";
+import { upStack } from "../ops/workspace";
 
 const log = (l: string) => process.stderr.write(`[bench] ${l}\n`);
 const BENCH_DIR = path.join(REPO_ROOT, ".local", "bench");
@@ -246,7 +247,8 @@ async function main(): Promise<void> {
             await sample(
                 "merge: up of that edit (+ policy pack)",
                 runs,
-                () => pr.up(policy),
+                // The project's up (what `npm run up` runs on merge), not the Automation API's read-back.
+                () => upStack(pr, policy),
                 async () => {
                     await scale(2);
                     await pr.up(policy);
