@@ -16,6 +16,9 @@ const OPTIONS = {
     target: "node22",
     platform: /** @type {const} */ ("node"),
     sourcemap: /** @type {const} */ ("inline"),
+    // import() becomes require(), as tsc's CommonJS output has it: jest's module registry
+    // (no --experimental-vm-modules) serves require() only, and Node 22 requires ES modules.
+    supported: { "dynamic-import": false },
     tsconfigRaw: { compilerOptions: { target: "ES2022", useDefineForClassFields: true, esModuleInterop: true } },
 };
 

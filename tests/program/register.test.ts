@@ -142,3 +142,29 @@ test("the SDK's runners: no source-map-support, and the policy-pack runner honou
     expect(run(path.join(cmd, "run-policy-pack", "index.js"))).toEqual({ pack: false, typeScript: false, other: 1 });
     expect(run(path.join(dir, "elsewhere.js"))).toEqual({ elsewhere: true });
 });
+
+test("a module loaded with import() on first use loads the same way under jest and under lib/register.js", async () => {
+    // pg, ioredis and postgrator are loaded lazily (ops/recovery.ts, localcloud/services/env.ts,
+    // migrations/runner.ts). Jest without --experimental-vm-modules cannot run a real import(),
+    // so the transform turns it into require(); postgrator is an ES module Node 22 requires.
+    fs.writeFileSync(
+        path.join(dir, "lazy.ts"),
+        'export async function load(): Promise<string[]> {\n    const pg = await import("pg");\n' +
+            '    const p = (await import("postgrator")) as unknown as { default: unknown };\n' +
+            "    return [typeof pg.Client, typeof p.default];\n}\n",
+    );
+    fs.writeFileSync(
+        path.join(dir, "main.ts"),
+        'import { load } from "./lazy";\nload().then((r) => console.log(r.join(" ")));\n',
+    );
+    // Resolved from the repository, as the product's own files are.
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
+    expect(runTs(path.join(dir, "main.ts")).trim()).toBe("function function");
+
+    // In this jest worker: pg is loaded on first use, and nothing listens on port 1, so the
+    // connection's refusal is the answer, not a loader error.
+    const { backendLocks } = await import("../../ops/recovery");
+    await expect(
+        backendLocks({ PULUMI_BACKEND_URL: "postgres://u@127.0.0.1:1/state" }, "fpsgame-infra", "prod"),
+    ).rejects.toThrow(/ECONNREFUSED/);
+});
