@@ -9,6 +9,11 @@
 const os = require("os");
 
 const transform = { "^.+\\.ts$": "<rootDir>/tests/transform.js" };
+// The two modules lib/register.js loads on first use in every process of the product, likewise
+// in the tests (tests/lazy/): jest evaluates @pulumi/pulumi again for every test file, and both
+// are required at its top for a closure serializer no test calls. Loading
+// @pulumi/pulumi/automation in a test: 0.88 CPU s with them, see tests/lazy/ for after.
+const moduleNameMapper = { "^(typescript|@npmcli/arborist)$": "<rootDir>/tests/lazy/$1.js" };
 module.exports = {
     reporters: ["default", "<rootDir>/tests/summaryReporter.js"],
     // Test files run side by side (jest's default is one worker per core but one, i.e. a single
@@ -27,6 +32,7 @@ module.exports = {
             displayName: "unit",
             testEnvironment: "node",
             transform,
+            moduleNameMapper,
             testMatch: [
                 "<rootDir>/tests/{program,components,fly-provider,policies,ops,ci}/**/*.test.ts",
                 "<rootDir>/localcloud/tests/**/*.test.ts",
@@ -36,6 +42,7 @@ module.exports = {
             displayName: "e2e",
             testEnvironment: "node",
             transform,
+            moduleNameMapper,
             testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"],
             // Starts the local cloud (and builds the toolchain the first time).
             globalSetup: "<rootDir>/tests/e2e/globalSetup.ts",

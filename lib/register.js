@@ -28,6 +28,7 @@ const path = require("node:path");
 const ROOT = path.resolve(__dirname, "..");
 const CACHE_DIR = path.join(ROOT, "node_modules", ".cache", "fpsgame-infra", "js");
 
+const { lazyModule } = require("./lazy.js");
 const { SALT, transform } = require("./transform.js");
 
 /**
@@ -104,11 +105,8 @@ Object.defineProperty(nodeModule._extensions, ".ts", {
  * - `typescript`, from typescript-shim.js (required by runtime/closure/parseFunction.js): the
  *   9 MB compiler, most of the rest.
  *
- * Each of those requires gets a stand-in object whose first property read
- * loads the real module, so anything that does use them still gets the real one. Two reads answer
- * without loading, for TypeScript's import helpers: `__esModule` (true), which `__importStar`
- * reads and would otherwise copy (and so load) every export; and `default`, which then has to be
- * the module itself, as `__importDefault` would have made it.
+ * Each of those requires gets a stand-in object whose first property read loads the real module
+ * (lib/lazy.js), so anything that does use them still gets the real one.
  */
 const LAZY = [
     { request: "@npmcli/arborist", from: path.join("runtime", "closure", "codePaths.js") },
@@ -133,32 +131,14 @@ function load(request, parent, isMain) {
 }
 
 /**
- * A stand-in that loads the real module on its first property read.
+ * A stand-in that loads the real module on its first property read (lib/lazy.js).
  * @param {string} request
  * @param {{ filename?: string } | undefined} parent
  * @param {boolean} isMain
  * @returns {unknown}
  */
 function lazily(request, parent, isMain) {
-    /** @type {Record<string | symbol, unknown> | undefined} */
-    let real;
-    const loadReal = () => (real ??= loadModule.call(nodeModule, request, parent, isMain));
-    return new Proxy(
-        {},
-        {
-            get: (_, key) => {
-                if (key === "__esModule") return true;
-                if (key === "default") return loadReal().__esModule ? loadReal().default : loadReal();
-                return loadReal()[key];
-            },
-            has: (_, key) => key in loadReal(),
-            ownKeys: () => Reflect.ownKeys(loadReal()),
-            getOwnPropertyDescriptor: (_, key) => {
-                const d = Reflect.getOwnPropertyDescriptor(loadReal(), key);
-                return d && { ...d, configurable: true };
-            },
-        },
-    );
+    return lazyModule(() => loadModule.call(nodeModule, request, parent, isMain));
 }
 
 /**
