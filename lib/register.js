@@ -3,9 +3,10 @@
  * Runs this repository's TypeScript on Node.js with nothing compiled at start-up.
  *
  * Preloaded with `node --require <repo>/lib/register.js <file>.ts` by every process the project
- * starts: the program (Pulumi.yaml `nodeargs`), the policy pack (PulumiPolicy.yaml `nodeargs`),
- * the Fly provider plugin (`providers/fly/bin/pulumi-resource-fly`), the local cloud's stand-in
- * plugins and Fly emulator, and the npm scripts.
+ * starts but the resource plugins: the program (Pulumi.yaml `nodeargs`), the policy pack
+ * (PulumiPolicy.yaml `nodeargs`), the local cloud's Fly emulator, and the npm scripts. The
+ * plugins (the Fly provider, the stand-ins) start from a bundle instead (lib/bundle.js), and
+ * come here only when esbuild cannot bundle them.
  *
  * Each `.ts` file is turned into JavaScript by esbuild (types removed, imports to `require`),
  * the first time it is loaded, and the result is cached under `node_modules/.cache/fpsgame-infra/js`

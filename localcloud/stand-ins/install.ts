@@ -57,8 +57,8 @@ export function renderLauncher(
         plugin: string;
         version: string;
         node: string;
-        /** lib/register.js: runs the TypeScript entry from cached JavaScript. */
-        register: string;
+        /** lib/bundle.js: runs the TypeScript entry from its cached bundle. */
+        bundle: string;
         entry: string;
         localcloudDir: string;
     },
@@ -67,7 +67,7 @@ export function renderLauncher(
         "@@PLUGIN@@": v.plugin,
         "@@VERSION@@": v.version,
         "@@NODE@@": shQuote(v.node),
-        "@@REGISTER@@": shQuote(v.register),
+        "@@BUNDLE@@": shQuote(v.bundle),
         "@@ENTRY@@": shQuote(v.entry),
         "@@LOCALCLOUD_DIR@@": shQuote(v.localcloudDir),
     };
@@ -162,7 +162,7 @@ export function install(opts: InstallOptions = {}): void {
     const template = fs.readFileSync(path.join(providersDir, "launcher.sh.tmpl"), "utf8");
     const binDir = path.join(paths.dir, "providers", "bin");
     fs.mkdirSync(binDir, { recursive: true });
-    const register = path.join(paths.repoRoot, "lib", "register.js");
+    const bundle = path.join(paths.repoRoot, "lib", "bundle.js");
 
     for (const p of STAND_INS) {
         const launcher = path.join(binDir, `pulumi-resource-${p.name}`);
@@ -170,7 +170,7 @@ export function install(opts: InstallOptions = {}): void {
             plugin: p.name,
             version: p.version,
             node: process.execPath,
-            register,
+            bundle,
             entry: path.join(providersDir, p.entry ?? ""),
             localcloudDir: paths.dir,
         });
@@ -214,7 +214,7 @@ export function install(opts: InstallOptions = {}): void {
             plugin: COMMAND_STAND_IN.name,
             version: COMMAND_STAND_IN.version,
             node: process.execPath,
-            register,
+            bundle,
             entry: path.join(providersDir, COMMAND_STAND_IN.entry ?? ""),
             localcloudDir: paths.dir,
         });

@@ -118,14 +118,12 @@ describe("launcher template", () => {
             plugin: "vercel",
             version: "5.4.1",
             node: "/opt/node/bin/node",
-            register: "/repo/lib/register.js",
+            bundle: "/repo/lib/bundle.js",
             entry: "/repo/it's/vercel/index.ts",
             localcloudDir: "/repo/.local",
         });
         expect(out.startsWith("#!/bin/sh\n")).toBe(true);
-        expect(out).toContain(
-            `exec '/opt/node/bin/node' --require '/repo/lib/register.js' '/repo/it'\\''s/vercel/index.ts' "$@"`,
-        );
+        expect(out).toContain(`exec '/opt/node/bin/node' '/repo/lib/bundle.js' '/repo/it'\\''s/vercel/index.ts' "$@"`);
         expect(out).toContain(`if [ -z "\${LOCALCLOUD_DIR:-}" ]; then LOCALCLOUD_DIR='/repo/.local'; fi`);
         expect(out).not.toMatch(/@@/);
     });
