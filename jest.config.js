@@ -23,7 +23,9 @@ module.exports = {
     // on the emulated cloud (machines passing their checks), which a third file fills. Measured
     // for `npm test` on two cores, 2026-12-03: 2 workers 865 s (one commit before the backends
     // lock test's shorter hold), 3 workers 757 and 788 s, 4 workers 774 s (each file slower than
-    // the overlap gains); a fresh-clone CI run with 3, 695 s. `--maxWorkers` overrides.
+    // the overlap gains); a fresh-clone CI run with 3, 695 s. Again on 2026-12-04, with cheaper
+    // processes (jest alone, warm caches): 3 workers 562 s and 968 CPU s, 4 workers 588 s and 1059
+    // CPU s. `--maxWorkers` overrides.
     maxWorkers: Math.min(os.availableParallelism() + 1, 4),
     // Worktrees of older commits that a rollback checks out (ops/rollback.ts) are not this tree.
     modulePathIgnorePatterns: ["<rootDir>/.rollback/"],
