@@ -30,22 +30,21 @@ const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 
-const ROOT = path.resolve(__dirname, "..");
-const CACHE_DIR = path.join(ROOT, "node_modules", ".cache", "fpsgame-infra", "bundles");
+const { CACHE, OPTIONS, SALT } = require("./transform.js");
 
-const { OPTIONS, SALT } = require("./transform.js");
+const ROOT = path.resolve(__dirname, "..");
+const CACHE_DIR = CACHE.bundles;
 
 /**
- * esbuild's settings for a plugin's bundle: the transform's (lib/transform.js), plus bundling.
+ * esbuild's settings for a plugin's bundle: the transform's (lib/transform.js) but its loader
+ * (a bundle holds JavaScript too; the loader goes by each file's extension) and its inline
+ * source map (a map of the whole bundle would be parsed on every start), plus bundling.
  * The two modules lib/register.js loads lazily stay out: no plugin reaches them, and if one ever
  * did, the 9 MB compiler must not be inlined into it.
  */
+const { loader: _loader, sourcemap: _inline, ...TRANSFORM } = OPTIONS;
 const BUILD = {
-    format: OPTIONS.format,
-    target: OPTIONS.target,
-    platform: OPTIONS.platform,
-    supported: OPTIONS.supported,
-    tsconfigRaw: OPTIONS.tsconfigRaw,
+    ...TRANSFORM,
     bundle: true,
     sourcemap: /** @type {const} */ ("linked"),
     sourcesContent: false,

@@ -26,11 +26,10 @@ const nodeModule = /** @type {typeof import("node:module") & { _extensions: Reco
 );
 const path = require("node:path");
 
-const ROOT = path.resolve(__dirname, "..");
-const CACHE_DIR = path.join(ROOT, "node_modules", ".cache", "fpsgame-infra", "js");
-
 const { lazyModule } = require("./lazy.js");
-const { SALT, transform } = require("./transform.js");
+const { CACHE, SALT, transform } = require("./transform.js");
+
+const CACHE_DIR = CACHE.js;
 
 /**
  * The JavaScript for one TypeScript file, from the cache or transformed now (and cached: written
@@ -63,7 +62,7 @@ function javascriptFor(source, filename) {
 // V8's compiled code for every module loaded from here on (the SDKs in node_modules too), kept
 // beside the JavaScript: Node checks each entry against the module's source, so it is never stale
 // either. It takes about a third off loading @pulumi/pulumi and the provider SDKs.
-nodeModule.enableCompileCache?.(path.join(ROOT, "node_modules", ".cache", "fpsgame-infra", "v8"));
+nodeModule.enableCompileCache?.(CACHE.v8);
 
 // Stack traces point at the TypeScript lines (the cached files carry inline source maps). Only
 // the project's own files: with node_modules included, Node reads and parses the `.map` file of

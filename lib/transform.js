@@ -9,6 +9,18 @@
 
 const path = require("node:path");
 
+/** Where what is built from the sources is cached (git-ignored; `rm -rf` of `root` empties all). */
+const CACHE_ROOT = path.join(__dirname, "..", "node_modules", ".cache", "fpsgame-infra");
+const CACHE = {
+    root: CACHE_ROOT,
+    /** lib/register.js: each file's JavaScript */
+    js: path.join(CACHE_ROOT, "js"),
+    /** lib/register.js: Node's compile cache (V8's compiled code) */
+    v8: path.join(CACHE_ROOT, "v8"),
+    /** lib/bundle.js: the plugins' bundles */
+    bundles: path.join(CACHE_ROOT, "bundles"),
+};
+
 /** The transform's settings: what the project's tsconfig.json means for emitted code. */
 const OPTIONS = {
     loader: /** @type {const} */ ("ts"),
@@ -55,4 +67,4 @@ function transform(source, filename) {
     return esbuild.transformSync(source, { ...OPTIONS, sourcefile: filename }).code;
 }
 
-module.exports = { OPTIONS, SALT, transform };
+module.exports = { CACHE, OPTIONS, SALT, transform };

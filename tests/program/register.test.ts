@@ -10,7 +10,8 @@ import * as path from "path";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const REGISTER = path.join(REPO_ROOT, "lib", "register.js");
-const CACHE_DIR = path.join(REPO_ROOT, "node_modules", ".cache", "fpsgame-infra", "js");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const CACHE_DIR = (require("../../lib/transform.js") as { CACHE: { js: string } }).CACHE.js;
 
 let dir: string;
 beforeEach(() => {
