@@ -60,6 +60,10 @@ LANGHOST_STAMP=.pulumi-language-nodejs.stamp
 COMMAND_MOD=github.com/pulumi/pulumi-command/provider
 # Settings of the upstream release builds (.goreleaser.yml, scripts/go-wrapper.sh).
 GO_TAGS=osusergo,grpcnotrace
+# The language host's module is committed with a complete go.sum: its build and its tests must
+# never edit it (readonly). No VCS stamping: the sources' hash is the key, and git may not be
+# usable (CI, ownership).
+LANGHOST_GOFLAGS="-mod=readonly -buildvcs=false"
 PULUMI_LDFLAGS_VAR=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
 COMMAND_LDFLAGS_VAR=github.com/pulumi/pulumi-command/provider/pkg/version.Version
 UNAVAILABLE_TTL_MIN=1440
@@ -306,9 +310,7 @@ build_langhost() {
   local tmp
   make_tmp "langhost"
   BUILD_LOG="$tmp/build.log"
-  # The module is committed with a complete go.sum: the build must never edit it (readonly).
-  # No VCS stamping: the sources' hash is the key, and git may not be usable (CI, ownership).
-  local -x GOFLAGS="-mod=readonly -buildvcs=false"
+  local -x GOFLAGS="$LANGHOST_GOFLAGS"
   grep -q "^[[:space:]]*$PULUMI_SDK $PULUMI_VERSION\b" "$LANGHOST_SRC/go.mod" ||
     log "note: localcloud/toolchain/langhost/go.mod requires another $PULUMI_SDK than $PULUMI_VERSION (fine for the protocol; see its header)"
   run_go "$LANGHOST_SRC" go build -trimpath -tags "$GO_TAGS" \
@@ -357,7 +359,7 @@ build_command() {
 if [[ $test_langhost -eq 1 ]]; then
   go_env_setup
   cd "$LANGHOST_SRC"
-  GOFLAGS="-mod=readonly -buildvcs=false" exec go test -trimpath -tags "$GO_TAGS" ./...
+  GOFLAGS="$LANGHOST_GOFLAGS" exec go test -trimpath -tags "$GO_TAGS" ./...
 fi
 
 # ---- main -------------------------------------------------------------------------------
