@@ -3,6 +3,7 @@
  * serializer in every process, and jest's module map in the tests (tests/lazy/).
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { lazyModule } = require("../../lib/lazy.js") as {
@@ -25,6 +26,12 @@ test("loads the real module once, on the first read of an export; __esModule ans
     expect(loads).toBe(1);
     // TypeScript's __importDefault of a CommonJS module: the module itself.
     expect(lazyModule(() => real).default).toBe(real);
+});
+
+test("in the tests, typescript and arborist are the stand-ins of tests/lazy/ (jest's moduleNameMapper)", () => {
+    const lazy = path.join(__dirname, "..", "lazy");
+    expect(require.resolve("typescript")).toBe(path.join(lazy, "typescript.js"));
+    expect(require.resolve("@npmcli/arborist")).toBe(path.join(lazy, "@npmcli", "arborist.js"));
 });
 
 test("in the tests, the SDK's closure serializer still gets the real TypeScript compiler and arborist", async () => {
