@@ -244,10 +244,14 @@ export class ThrowawayStack {
 
     /**
      * Destroys the stack's resources and removes the stack and its file. A stack whose state is
-     * already empty (a test destroyed it) skips the destroy, an engine run with nothing to do.
+     * already empty (a test destroyed it) skips the destroy, an engine run with nothing to do; one
+     * the backend does not hold (its `init()` failed) has only its file removed, so an `afterAll`
+     * does not add a second failure to the first.
      */
     async remove(): Promise<void> {
         try {
+            const base = fileBackendDir(this.env);
+            if (base !== undefined && stackCheckpoint(base, PROJECT, this.name) === undefined) return;
             if (((await this.deployment()).resources ?? []).length > 0) {
                 // A failed destroy would leave machines, databases and Redis servers behind with
                 // no state pointing at them: fail loudly instead of removing the stack anyway.

@@ -127,12 +127,16 @@ function withoutSelecting(ws: LocalWorkspace, known: boolean, listed?: StackSumm
 }
 
 /**
- * `pulumi stack ls`, retried on the file backend's read race. Listing reads every stack's
- * checkpoint and the `.attrs` file beside it, and the backend's storage library (gocloud's
- * fileblob) rewrites that file in place, truncate then write, on every checkpoint save: a list
- * that runs while another process saves any stack of the same backend can read it empty and fail
- * with a bare `error: EOF`. The save takes milliseconds, so a second read finds the whole file;
- * any other failure is thrown at once.
+ * `pulumi stack ls`, retried on the file backend's read races. Listing walks the backend's stacks
+ * folder and reads every checkpoint and the `.attrs` file beside it, while the backend's storage
+ * library (gocloud's fileblob) saves a checkpoint in two ways that a concurrent list can trip on:
+ * - it rewrites `.attrs` in place, truncate then write: read in that moment it is empty, and the
+ *   list fails with a bare `error: EOF`;
+ * - it writes the checkpoint's backup to `<name>.json.bak.<random>.tmp` and renames it: a walk
+ *   that read the folder before the rename and stats the file after it fails with
+ *   `list bucket: blob (code=NotFound): lstat <…>.tmp: no such file or directory`.
+ * Either comes from another process saving any stack of the same backend, and the save takes
+ * milliseconds, so a second list finds it done; any other failure is thrown at once.
  */
 export async function listStacks(ws: Pick<Workspace, "listStacks">, delayMs = 100): Promise<StackSummary[]> {
     const attempts = 5;
@@ -146,9 +150,15 @@ export async function listStacks(ws: Pick<Workspace, "listStacks">, delayMs = 10
     }
 }
 
-/** The CLI's failure when it read a state file another process was rewriting (see {@link listStacks}). */
+/** The CLI's failures when it read a backend another process was saving to (see {@link listStacks}). */
 export function isBackendReadRace(err: unknown): boolean {
-    return err instanceof CommandError && /^error: EOF$/m.test(err.message);
+    return (
+        err instanceof CommandError &&
+        (/^error: EOF$/m.test(err.message) ||
+            /^error: list bucket: blob \(code=NotFound\): lstat \S+\.tmp: no such file or directory$/m.test(
+                err.message,
+            ))
+    );
 }
 
 /** True when `env`'s backend is a file backend that holds the stack's checkpoint. */

@@ -138,3 +138,13 @@ describe("the file backend's read race", () => {
         }
     });
 });
+
+describe("a stack whose init() never created it", () => {
+    test("remove() deletes its file and leaves the backend alone, so a failed beforeAll is the only failure", async () => {
+        const never = new E2EStack("never-created");
+        expect(fs.existsSync(never.file)).toBe(true);
+        // Before, it asked the backend for the stack and threw "does not exist" on top of init's error.
+        await expect(never.remove()).resolves.toBeUndefined();
+        expect(fs.existsSync(never.file)).toBe(false);
+    });
+});

@@ -15,6 +15,7 @@ import {
     commandAtVersion,
     describeChanges,
     hasChanges,
+    listStacks,
     parseOpFlags,
     versionOfToolchainRoot,
     workspaceEnv,
@@ -77,6 +78,53 @@ describe("the toolchain's CLI without a `pulumi version` run", () => {
         });
         const ws = await LocalWorkspace.create({ workDir: tmp, pulumiCommand: built, envVars: {} });
         expect((await ws.listStacks()).map((st) => st.name)).toEqual(["ran stack ls"]);
+    });
+});
+
+describe("`pulumi stack ls` while another process saves to the same file backend", () => {
+    // A stand-in `pulumi` that fails with the given stderr on its first `stack ls` runs (counted
+    // in a file), then lists one stack: the failures are the two the real CLI printed in CI.
+    async function workspaceFailing(stderr: string, times: number): Promise<LocalWorkspace> {
+        fs.mkdirSync(path.join(tmp, "bin"));
+        fs.writeFileSync(path.join(tmp, "stderr"), stderr);
+        fs.writeFileSync(
+            path.join(tmp, "bin", "pulumi"),
+            '#!/bin/sh\nif [ "$1" = version ]; then echo v3.276.0; exit 0; fi\n' +
+                `n=$(cat ${tmp}/count 2>/dev/null || echo 0); echo $((n + 1)) > ${tmp}/count\n` +
+                `if [ "$n" -lt ${times} ]; then cat ${tmp}/stderr >&2; exit 1; fi\n` +
+                'echo \'[{"name":"listed"}]\'\n',
+            { mode: 0o755 },
+        );
+        const pulumiCommand = await PulumiCommand.get({ root: tmp, skipVersionCheck: true });
+        return LocalWorkspace.create({ workDir: tmp, pulumiCommand, envVars: {} });
+    }
+    const runs = (): number => Number(fs.readFileSync(path.join(tmp, "count"), "utf8"));
+
+    test.each([
+        ["an .attrs file read while it was rewritten", "error: EOF\n"],
+        [
+            "a checkpoint backup renamed between the folder's read and its stat",
+            "error: list bucket: blob (code=NotFound): lstat /b/.pulumi/stacks/p/e2e-life.json.bak.18edf20a1be174ed.tmp: no such file or directory\n",
+        ],
+    ])("%s is retried until the list succeeds", async (_what, stderr) => {
+        const ws = await workspaceFailing(stderr, 2);
+        expect((await listStacks(ws, 1)).map((st) => st.name)).toEqual(["listed"]);
+        expect(runs()).toBe(3);
+    });
+
+    test("a failure that is not a read race is thrown at once, with the CLI's message", async () => {
+        const ws = await workspaceFailing(
+            "error: list bucket: blob (code=NotFound): lstat /b/.pulumi/stacks: no such file or directory\n",
+            1,
+        );
+        await expect(listStacks(ws, 1)).rejects.toThrow(/lstat \/b\/\.pulumi\/stacks: no such file/);
+        expect(runs()).toBe(1);
+    });
+
+    test("a race that does not end fails after five lists", async () => {
+        const ws = await workspaceFailing("error: EOF\n", 99);
+        await expect(listStacks(ws, 1)).rejects.toThrow(/^error: EOF$/m);
+        expect(runs()).toBe(5);
     });
 });
 
