@@ -169,3 +169,47 @@ test("a module loaded with import() on first use loads the same way under jest a
         backendLocks({ PULUMI_BACKEND_URL: "postgres://u@127.0.0.1:1/state" }, "fpsgame-infra", "prod"),
     ).rejects.toThrow(/ECONNREFUSED/);
 });
+
+test("the Fly client loads axios on its first request, not at start, and its errors are still FlyApiErrors; the upstash stand-in loads ioredis on its first connection", () => {
+    const client = path.join(REPO_ROOT, "providers", "fly", "provider", "client.ts");
+    const instances = path.join(REPO_ROOT, "localcloud", "stand-ins", "upstash", "instances.ts");
+    fs.writeFileSync(
+        path.join(dir, "probe.ts"),
+        `import * as http from "node:http";
+const loaded = (name: string) => Object.keys(require.cache).some((k) => k.includes("/node_modules/" + name + "/"));
+const { FlyClient, FlyApiError } = require(${JSON.stringify(client)});
+require(${JSON.stringify(instances)});
+const atStart = { axios: loaded("axios"), axiosRetry: loaded("axios-retry"), ioredis: loaded("ioredis") };
+const server = http.createServer((_req, res) => {
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: "app not found" }));
+});
+server.listen(0, "127.0.0.1", async () => {
+    const { port } = server.address() as { port: number };
+    process.env.FLY_API_URL = "http://127.0.0.1:" + port;
+    process.env.FLY_API_TOKEN = "probe-token";
+    let error: unknown;
+    try {
+        await new FlyClient({ retries: 0 }).deleteApp("probe-app");
+    } catch (e) {
+        error = e;
+    }
+    server.close();
+    console.log(JSON.stringify({
+        atStart,
+        afterRequest: { axios: loaded("axios"), axiosRetry: loaded("axios-retry") },
+        flyApiError: error instanceof FlyApiError,
+        message: String((error as Error).message),
+    }));
+});
+`,
+    );
+    const out = JSON.parse(runTs(path.join(dir, "probe.ts"))) as Record<string, unknown>;
+    expect(out).toEqual({
+        atStart: { axios: false, axiosRetry: false, ioredis: false },
+        afterRequest: { axios: true, axiosRetry: true },
+        flyApiError: true,
+        message: expect.stringContaining('delete app "probe-app"') as unknown,
+    });
+    expect(out.message).toContain("404");
+});

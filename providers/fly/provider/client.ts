@@ -14,8 +14,20 @@
  * - Every failure becomes a {@link FlyApiError} whose message names the operation, the app,
  *   the machine, the HTTP status and Fly's own `status`/`error`.
  */
-import axios, { AxiosError, AxiosInstance, AxiosRequestConfig, Method } from "axios";
-import axiosRetry, { retryAfter } from "axios-retry";
+import type { AxiosError, AxiosInstance, AxiosRequestConfig, AxiosStatic, Method } from "axios";
+
+/**
+ * axios, loaded on the first request rather than at the top of this file: the engine starts the
+ * provider on every preview and update of a stack, and most of them (a preview that finds no
+ * change, an update that touches no Fly resource) never send one. Loading axios and axios-retry
+ * is about 0.1 CPU s of the provider's start (README.md, "How the TypeScript runs").
+ */
+let axiosLoaded: AxiosStatic | undefined;
+async function loadAxios(): Promise<{ axios: AxiosStatic; retries: typeof import("axios-retry") }> {
+    const [{ default: axios }, retries] = await Promise.all([import("axios"), import("axios-retry")]);
+    axiosLoaded = axios;
+    return { axios, retries };
+}
 
 export const DEFAULT_FLY_API_URL = "https://api.machines.dev";
 
@@ -327,7 +339,10 @@ function retriesSoFar(e: AxiosError): number {
 }
 
 export class FlyClient {
-    private readonly http: AxiosInstance;
+    /** Made on the first request (see {@link loadAxios}). */
+    private http?: Promise<AxiosInstance>;
+    private readonly baseDelayMs: number;
+    private readonly log: FlyClientOptions["log"];
     private readonly timeoutMs: number;
 
     private readonly retries: number;
@@ -337,11 +352,23 @@ export class FlyClient {
         this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
         this.retries = opts.retries ?? 4;
         this.rateLimitRetries = opts.rateLimitRetries ?? 10;
-        const baseDelay = opts.retryBaseDelayMs ?? 500;
-        const log = opts.log;
+        this.baseDelayMs = opts.retryBaseDelayMs ?? 500;
+        this.log = opts.log;
+    }
+
+    /** The axios instance with its retries, made once. */
+    private httpClient(): Promise<AxiosInstance> {
+        return (this.http ??= this.makeHttp());
+    }
+
+    private async makeHttp(): Promise<AxiosInstance> {
+        const { axios, retries } = await loadAxios();
+        const { default: axiosRetry, retryAfter } = retries;
+        const baseDelay = this.baseDelayMs;
+        const log = this.log;
         // No baseURL and no headers here: both are read from the environment per request.
-        this.http = axios.create({ maxRedirects: 0 });
-        axiosRetry(this.http, {
+        const http = axios.create({ maxRedirects: 0 });
+        axiosRetry(http, {
             // The larger budget; each request's retryCondition applies the one that fits its error.
             retries: Math.max(this.retries, this.rateLimitRetries),
             shouldResetTimeout: true,
@@ -358,6 +385,7 @@ export class FlyClient {
                 log?.(`${what}: ${why}; retry ${n}`);
             },
         });
+        return http;
     }
 
     /** Sends one request and returns its JSON body; throws {@link FlyApiError}. */
@@ -385,7 +413,7 @@ export class FlyClient {
             },
         };
         try {
-            const res = await this.http.request<T>(config);
+            const res = await (await this.httpClient()).request<T>(config);
             return res.data;
         } catch (e) {
             throw toFlyApiError(op, e);
@@ -610,7 +638,8 @@ function toFlyApiError(op: FlyOperation, e: unknown): Error {
     if (e instanceof FlyTokenMissingError || e instanceof FlyApiError) {
         return e;
     }
-    if (axios.isAxiosError(e)) {
+    // Only a loaded axios can have thrown one.
+    if (axiosLoaded?.isAxiosError(e)) {
         const res = e.response;
         if (res) {
             const body: unknown = res.data;
