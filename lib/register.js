@@ -127,6 +127,7 @@ function load(request, parent, isMain) {
     if (request === "source-map-support/register" && runner) return {};
     if (request === "./run" && from.endsWith(POLICY_RUNNER))
         return withoutTypeScript(loadModule.apply(this, arguments));
+    if (request === "./tracing" && from.endsWith(PROGRAM_RUN)) return tracingOnStart(request, parent, isMain);
     return loadModule.apply(this, arguments);
 }
 
@@ -161,6 +162,42 @@ const POLICY_RUNNER = path.join("cmd", "run-policy-pack", "index.js");
 function withoutTypeScript(runner) {
     return { ...runner, run: (/** @type {object} */ opts) => runner.run({ ...opts, typeScript: false }) };
 }
+
+/**
+ * The program runner's tracing (cmd/run/tracing.js), loaded when tracing starts. Its top loads
+ * OpenTelemetry's SDK, Zipkin exporter and gRPC instrumentation, about 150 modules and 0.1 CPU s
+ * of every program run, for tracing that only `pulumi --tracing <url>` turns on (the runner then
+ * calls `start`). The runner calls `newSpan` on every run: until `start`, it makes the span as
+ * the real one does, through `@opentelemetry/api` (which the SDK loads anyway), so it is the API's
+ * non-recording span, or a real one if a tracer provider was registered (the SDK's
+ * instrumentation.js does that when the engine sets TRACEPARENT). From `start` on, every call is
+ * the real module's.
+ * @param {string} request
+ * @param {{ filename?: string } | undefined} parent
+ * @param {boolean} isMain
+ */
+function tracingOnStart(request, parent, isMain) {
+    /** @type {{ start(url: string): void; stop(): void; newSpan(name: string): unknown } | undefined} */
+    let real;
+    const api = loadModule.call(nodeModule, "@opentelemetry/api", parent, false);
+    return {
+        __esModule: true,
+        /** @param {string} url */
+        start(url) {
+            const loaded = (real ??= loadModule.call(nodeModule, request, parent, isMain));
+            loaded.start(url);
+        },
+        stop: () => real?.stop(),
+        /** @param {string} name */
+        newSpan(name) {
+            if (real) return real.newSpan(name);
+            const active = api.trace.getActiveSpan();
+            const ctx = active ? api.trace.setSpan(api.context.active(), active) : api.context.active();
+            return api.trace.getTracer("nodejs-runtime").startSpan(name, undefined, ctx);
+        },
+    };
+}
+const PROGRAM_RUN = path.join("cmd", "run", "run.js");
 /** @type {any} */ (nodeModule)._load = load;
 
 /** Where the JavaScript is cached (tests and tools read it from here). */

@@ -213,3 +213,46 @@ server.listen(0, "127.0.0.1", async () => {
     });
     expect(out.message).toContain("404");
 });
+
+test("the program runner's tracing module loads on start only: until then newSpan makes the API's span, from then on every call is the real module's", () => {
+    // A runner and a tracing module in the SDK's layout, the tracing one recording its calls.
+    const run = path.join(dir, "cmd", "run");
+    fs.mkdirSync(run, { recursive: true });
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
+    fs.writeFileSync(
+        path.join(run, "tracing.js"),
+        `global.calls = ["loaded"];
+exports.start = (url) => global.calls.push("start " + url);
+exports.stop = () => global.calls.push("stop");
+exports.newSpan = (name) => (global.calls.push("span " + name), { real: true });
+`,
+    );
+    fs.writeFileSync(path.join(run, "run.js"), 'module.exports = require("./tracing");\n');
+    fs.writeFileSync(
+        path.join(dir, "probe.js"),
+        `const tracing = require("./cmd/run/run.js");
+const before = tracing.newSpan("language-runtime.run");
+const beforeStart = { loaded: global.calls !== undefined, recording: before.isRecording(), ended: (before.end(), true) };
+tracing.stop();
+tracing.start("http://127.0.0.1:9411/api/v2/spans");
+const after = tracing.newSpan("language-runtime.runProgram");
+tracing.stop();
+console.log(JSON.stringify({ esModule: tracing.__esModule, beforeStart, after, calls: global.calls }));
+`,
+    );
+    const out = execFileSync(process.execPath, ["--require", REGISTER, "probe.js"], { cwd: dir, encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual({
+        esModule: true,
+        beforeStart: { loaded: false, recording: false, ended: true },
+        after: { real: true },
+        calls: ["loaded", "start http://127.0.0.1:9411/api/v2/spans", "span language-runtime.runProgram", "stop"],
+    });
+});
+
+test("the SDK's program runner uses no more of its tracing module than the stand-in answers (start, stop, newSpan)", () => {
+    const run = path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "run");
+    const exported = [...fs.readFileSync(path.join(run, "tracing.js"), "utf8").matchAll(/^exports\.(\w+) =/gm)];
+    const used = [...fs.readFileSync(path.join(run, "run.js"), "utf8").matchAll(/\btracing\.(\w+)/g)];
+    expect(new Set(exported.map((m) => m[1]))).toEqual(new Set(["start", "stop", "newSpan"]));
+    expect(new Set(used.map((m) => m[1]))).toEqual(new Set(["start", "stop", "newSpan"]));
+});
