@@ -95,7 +95,7 @@ Object.defineProperty(nodeModule._extensions, ".ts", {
  */
 
 /**
- * Two modules on first use only, both required at the top of @pulumi/pulumi's closure serializer
+ * Modules on first use only. Three are required at the top of @pulumi/pulumi's closure serializer
  * (turning a JavaScript function into the code of a cloud function: `computeCodePaths`,
  * `serializeFunction`), which this project never calls, though every process that loads the SDK
  * (the program, the policy pack, the plugins, the commands) loads it:
@@ -103,7 +103,12 @@ Object.defineProperty(nodeModule._extensions, ".ts", {
  * - `@npmcli/arborist`, from runtime/closure/codePaths.js: about 450 modules (pacote, sigstore,
  *   the npm registry client), half the SDK's load time;
  * - `typescript`, from typescript-shim.js (required by runtime/closure/parseFunction.js): the
- *   9 MB compiler, most of the rest.
+ *   9 MB compiler, most of the rest;
+ * - `normalize-package-data`, from codePaths.js too (with the SPDX licence parsers).
+ *
+ * The fourth is the SDK's Automation API, which its index requires for `pulumi.automation` (with
+ * execa and the CLI's wrappers): the program and the policy pack never use it, and the commands
+ * import `@pulumi/pulumi/automation` directly, which is the same module.
  *
  * Each of those requires gets a stand-in object whose first property read loads the real module
  * (lib/lazy.js), so anything that does use them still gets the real one.
@@ -111,6 +116,8 @@ Object.defineProperty(nodeModule._extensions, ".ts", {
 const LAZY = [
     { request: "@npmcli/arborist", from: path.join("runtime", "closure", "codePaths.js") },
     { request: "typescript", from: path.join("@pulumi", "pulumi", "typescript-shim.js") },
+    { request: "normalize-package-data", from: path.join("runtime", "closure", "codePaths.js") },
+    { request: "./automation", from: path.join("@pulumi", "pulumi", "index.js") },
 ];
 const loadModule = /** @type {any} */ (nodeModule)._load;
 /**

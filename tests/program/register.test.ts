@@ -82,28 +82,36 @@ test("a later ts-node registration (as @pulumi/pulumi's policy-pack runner does)
     expect(execFileSync(process.execPath, args, { encoding: "utf8" }).trim()).toBe("42");
 });
 
-test("@pulumi/pulumi loads without @npmcli/arborist and typescript, and its closure serializer still gets the real ones on first use", () => {
+test("@pulumi/pulumi loads without @npmcli/arborist, typescript, normalize-package-data and its automation API, and each is the real one on first use", () => {
     const sdk = path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi");
     fs.writeFileSync(path.join(dir, "package.json"), '{"name":"probe","version":"1.0.0","dependencies":{}}\n');
     fs.writeFileSync(
         path.join(dir, "probe.js"),
         `const loaded = (name) => Object.keys(require.cache).some((k) => k.includes("/node_modules/" + name + "/"));
 const pulumi = require(${JSON.stringify(sdk)});
-const atStart = { arborist: loaded("@npmcli/arborist"), typescript: loaded("typescript") };
+const which = () => ({
+    arborist: loaded("@npmcli/arborist"),
+    typescript: loaded("typescript"),
+    normalize: loaded("normalize-package-data"),
+    automation: Object.keys(require.cache).some((k) => k.endsWith("/@pulumi/pulumi/automation/index.js")),
+});
+const atStart = which();
 (async () => {
     const fn = await pulumi.runtime.serializeFunction(() => 6 * 7);
     const paths = await pulumi.runtime.computeCodePaths({});
-    const afterUse = { arborist: loaded("@npmcli/arborist"), typescript: loaded("typescript") };
-    console.log(JSON.stringify({ atStart, afterUse, serialized: fn.text.includes("6 * 7"), paths: paths.size }));
+    const direct = require(${JSON.stringify(sdk + "/automation")});
+    const sameAutomation = pulumi.automation.LocalWorkspace === direct.LocalWorkspace;
+    console.log(JSON.stringify({ atStart, afterUse: which(), serialized: fn.text.includes("6 * 7"), paths: paths.size, sameAutomation }));
 })();
 `,
     );
     const out = execFileSync(process.execPath, ["--require", REGISTER, "probe.js"], { cwd: dir, encoding: "utf8" });
     expect(JSON.parse(out)).toEqual({
-        atStart: { arborist: false, typescript: false },
-        afterUse: { arborist: true, typescript: true },
+        atStart: { arborist: false, typescript: false, normalize: false, automation: false },
+        afterUse: { arborist: true, typescript: true, normalize: true, automation: true },
         serialized: true,
         paths: 0,
+        sameAutomation: true,
     });
 });
 
