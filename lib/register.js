@@ -108,7 +108,10 @@ Object.defineProperty(nodeModule._extensions, ".ts", {
  *
  * The fourth is the SDK's Automation API, which its index requires for `pulumi.automation` (with
  * execa and the CLI's wrappers): the program and the policy pack never use it, and the commands
- * import `@pulumi/pulumi/automation` directly, which is the same module.
+ * import `@pulumi/pulumi/automation` directly, which is the same module. The last is zod's
+ * `locales` (63 translations of its messages, 65 modules, about a third of loading zod, which
+ * lib/config.ts loads in the program and every command): its English ones are a module of their
+ * own, loaded as before; the others are on first use of `z.locales`.
  *
  * Each of those requires gets a stand-in object whose first property read loads the real module
  * (lib/lazy.js), so anything that does use them still gets the real one.
@@ -118,6 +121,8 @@ const LAZY = [
     { request: "typescript", from: path.join("@pulumi", "pulumi", "typescript-shim.js") },
     { request: "normalize-package-data", from: path.join("runtime", "closure", "codePaths.js") },
     { request: "./automation", from: path.join("@pulumi", "pulumi", "index.js") },
+    { request: "../locales/index.cjs", from: path.join("zod", "v4", "classic", "external.cjs") },
+    { request: "../locales/index.cjs", from: path.join("zod", "v4", "core", "index.cjs") },
 ];
 const loadModule = /** @type {any} */ (nodeModule)._load;
 /**

@@ -264,3 +264,27 @@ test("the SDK's program runner uses no more of its tracing module than the stand
     expect(new Set(exported.map((m) => m[1]))).toEqual(new Set(["start", "stop", "newSpan"]));
     expect(new Set(used.map((m) => m[1]))).toEqual(new Set(["start", "stop", "newSpan"]));
 });
+
+test("zod loads without its locales, and z.locales and z.core.locales are the real ones on first use", () => {
+    fs.writeFileSync(
+        path.join(dir, "probe.js"),
+        `const loaded = () => Object.keys(require.cache).some((k) => k.includes("/zod/v4/locales/index.cjs"));
+const { z } = require(${JSON.stringify(path.join(REPO_ROOT, "node_modules", "zod"))});
+const atStart = loaded();
+const english = z.string().safeParse(1).error.issues[0].message;
+const afterEnglish = loaded();
+z.config(z.locales.de());
+const german = z.string().safeParse(1).error.issues[0].message;
+console.log(JSON.stringify({ atStart, english, afterEnglish, german, same: z.core.locales.de === z.locales.de, afterUse: loaded() }));
+`,
+    );
+    const out = execFileSync(process.execPath, ["--require", REGISTER, "probe.js"], { cwd: dir, encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual({
+        atStart: false,
+        english: "Invalid input: expected string, received number",
+        afterEnglish: false,
+        german: "Ungültige Eingabe: erwartet string, erhalten Zahl",
+        same: true,
+        afterUse: true,
+    });
+});
