@@ -163,6 +163,8 @@ function lazily(request, parent, isMain) {
  */
 const PROGRAM_RUNNER = path.join("cmd", "run", "index.js");
 const POLICY_RUNNER = path.join("cmd", "run-policy-pack", "index.js");
+/** The program runner's own module (its index.js above requires it), which requires the tracing. */
+const PROGRAM_RUN = path.join("cmd", "run", "run.js");
 
 /**
  * The policy-pack runner with PulumiPolicy.yaml's `typescript: false` honoured. This SDK's
@@ -209,7 +211,6 @@ function tracingOnStart(request, parent, isMain) {
         },
     };
 }
-const PROGRAM_RUN = path.join("cmd", "run", "run.js");
 /** @type {any} */ (nodeModule)._load = load;
 
 /** Where the JavaScript is cached (tests and tools read it from here). */
