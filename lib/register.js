@@ -4,7 +4,8 @@
  *
  * Preloaded with `node --require <repo>/lib/register.js <file>.ts` by every process the project
  * starts but the resource plugins: the program (Pulumi.yaml `nodeargs`), the policy pack
- * (PulumiPolicy.yaml `nodeargs`), the local cloud's Fly emulator, and the npm scripts. The
+ * (PulumiPolicy.yaml `nodeargs`), the migration runner (the stack's `migrations-apply` command),
+ * the local cloud's Fly emulator, and the npm scripts. The
  * plugins (the Fly provider, the stand-ins) start from a bundle instead (lib/bundle.js), and
  * come here only when esbuild cannot bundle them.
  *

@@ -148,7 +148,7 @@ describe("prod stack", () => {
     test("migrations run through the command provider, keyed by the migration files' hash, with a secret DATABASE_URL", () => {
         const c = named(run, "migrations-apply");
         expect(c.parent).toBe("migrations");
-        expect(c.inputs.create).toBe("node node_modules/ts-node/dist/bin.js --transpile-only migrations/runner.ts up");
+        expect(c.inputs.create).toBe("node --require ./lib/register.js migrations/runner.ts up");
         expect(c.inputs.triggers).toEqual([hashMigrations(path.join(REPO_ROOT, "migrations")), "latest"]);
         // The SDK marks the whole environment secret once one value in it is.
         expect(c.secretPaths).toContain("environment");
