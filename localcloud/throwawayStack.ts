@@ -4,12 +4,12 @@
  * run on the real engine in the local environment through the Automation API, and removed
  * afterwards.
  */
-import { EngineEvent, OpType, PropertyDiff } from "@pulumi/pulumi/automation";
+import { Deployment, EngineEvent, OpType, PropertyDiff } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { localStackEnv, REPO_ROOT } from "./stackEnv";
-import { fileBackendDir, stackCheckpoint } from "../ops/backend";
+import { checkpointDeployment, fileBackendDir, stackCheckpoint } from "../ops/backend";
 import { policyOptions } from "../ops/pulumi";
 import {
     openStack,
@@ -208,21 +208,35 @@ export class ThrowawayStack {
         return found;
     }
 
-    /** The stack's state as the Automation API exports it (in memory; secrets decrypted, never printed). */
-    private async deployment(): Promise<{
+    /**
+     * The stack's latest deployment. Secret values stay encrypted: read from its checkpoint in a
+     * file backend, else `pulumi stack export` without `--show-secrets` (so both give the same).
+     * The tests ask it after most steps; each CLI start costs about 0.45 CPU s, most of it the
+     * passphrase's key derivation, and the file is the very state that export would print.
+     * With `secrets`, the Automation API's export, secrets decrypted (in memory, never printed).
+     */
+    private async deployment(opts: { secrets?: boolean } = {}): Promise<{
         resources?: StateResource[];
         pending_operations?: { type: string; resource: { urn: string } }[];
     }> {
-        const ps = await this.stack();
-        return (await ps.workspace.exportStack(this.name)).deployment as {
+        const fromFile = opts.secrets ? undefined : checkpointDeployment(this.env, PROJECT, this.name);
+        const d =
+            fromFile ??
+            (opts.secrets
+                ? (await (await this.stack()).workspace.exportStack(this.name)).deployment
+                : (JSON.parse((await this.ok(["stack", "export"])).stdout) as Deployment).deployment);
+        return d as {
             resources?: StateResource[];
             pending_operations?: { type: string; resource: { urn: string } }[];
         };
     }
 
-    /** Resources of a type in the stack's state. */
-    async stateResources(type: string): Promise<StateResource[]> {
-        return ((await this.deployment()).resources ?? []).filter((x) => x.type === type);
+    /**
+     * Resources of a type in the stack's state; secret values encrypted unless `secrets` asks
+     * for them decrypted.
+     */
+    async stateResources(type: string, opts: { secrets?: boolean } = {}): Promise<StateResource[]> {
+        return ((await this.deployment(opts)).resources ?? []).filter((x) => x.type === type);
     }
 
     /** Operations an interrupted update left pending in the state: `<type> <urn>`. */

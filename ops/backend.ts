@@ -29,27 +29,46 @@ export function stackCheckpoint(backendDir: string, project: string, stack: stri
 }
 
 /**
- * Whether a stack's checkpoint in a file backend records pending operations (operations an
- * interrupted update left in flight): false or true as the file says, undefined when there is no
- * plain checkpoint to read (another backend, gzipped, unreadable), so the caller asks the CLI.
- * The file is Pulumi's versioned checkpoint, `{version, checkpoint: {latest: {pending_operations}}}`.
+ * A stack's latest deployment as its checkpoint in a file backend records it (the `deployment` of
+ * `pulumi stack export` without `--show-secrets`: secret values stay encrypted), or undefined when
+ * there is no plain checkpoint to read (another backend, gzipped, unreadable, a stack never
+ * updated), so the caller asks the CLI. The file is Pulumi's versioned checkpoint,
+ * `{version, checkpoint: {latest: {resources, pending_operations, …}}}`; the engine writes it to
+ * a temporary file and renames it, so a read never meets half a save.
  */
-export function checkpointHasPendingOperations(
+export function checkpointDeployment(
     env: NodeJS.ProcessEnv,
     project: string,
     stack: string,
-): boolean | undefined {
+): Record<string, unknown> | undefined {
     const dir = fileBackendDir(env);
     const file = dir === undefined ? undefined : stackCheckpoint(dir, project, stack);
     if (!file?.endsWith(".json")) return undefined;
     try {
         const doc = JSON.parse(fs.readFileSync(file, "utf8")) as {
             version?: number;
-            checkpoint?: { latest?: { pending_operations?: unknown[] } };
+            checkpoint?: { latest?: Record<string, unknown> };
         };
-        if (typeof doc.version !== "number" || doc.checkpoint?.latest === undefined) return undefined;
-        return (doc.checkpoint.latest.pending_operations ?? []).length > 0;
+        const latest = doc.checkpoint?.latest;
+        if (typeof doc.version !== "number" || typeof latest !== "object" || latest === null) return undefined;
+        return latest;
     } catch {
         return undefined;
     }
+}
+
+/**
+ * Whether a stack's checkpoint in a file backend records pending operations (operations an
+ * interrupted update left in flight): false or true as the file says, undefined when there is no
+ * plain checkpoint to read (see {@link checkpointDeployment}), so the caller asks the CLI.
+ */
+export function checkpointHasPendingOperations(
+    env: NodeJS.ProcessEnv,
+    project: string,
+    stack: string,
+): boolean | undefined {
+    const latest = checkpointDeployment(env, project, stack);
+    if (latest === undefined) return undefined;
+    const pending = latest.pending_operations;
+    return Array.isArray(pending) && pending.length > 0;
 }

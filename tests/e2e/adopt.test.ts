@@ -52,7 +52,7 @@ function plain(v: unknown): string {
 }
 
 async function redisKeys(): Promise<string[]> {
-    const db = (await stack.stateResources("upstash:index/redisDatabase:RedisDatabase"))[0];
+    const db = (await stack.stateResources("upstash:index/redisDatabase:RedisDatabase", { secrets: true }))[0];
     return withRedis(
         {
             host: "127.0.0.1",

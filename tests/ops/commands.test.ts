@@ -10,7 +10,12 @@ import * as os from "os";
 import * as path from "path";
 import { stackArg } from "../../ops/cli";
 import { cancelCommand, classifyPendingCreates, deadLockMessage, deadLocks, stackLocks } from "../../ops/recovery";
-import { checkpointHasPendingOperations, fileBackendDir, stackCheckpoint } from "../../ops/backend";
+import {
+    checkpointDeployment,
+    checkpointHasPendingOperations,
+    fileBackendDir,
+    stackCheckpoint,
+} from "../../ops/backend";
 import {
     commandAtVersion,
     describeChanges,
@@ -252,6 +257,22 @@ describe("a stack's checkpoint in a file backend (openStack's check that the sta
         fs.rmSync(path.join(dir, ".pulumi"), { recursive: true });
         put("fpsgame-infra", "local.json.gz");
         expect(checkpointHasPendingOperations(env, "fpsgame-infra", "local")).toBeUndefined();
+    });
+
+    test("gives the latest deployment as the file records it, or undefined when the CLI must say", () => {
+        const env = { PULUMI_BACKEND_URL: `file://${dir}` };
+        const latest = {
+            manifest: {},
+            resources: [{ urn: "urn:pulumi:local::fpsgame-infra::fly:index:App::api", type: "fly:index:App" }],
+        };
+        fs.writeFileSync(put("fpsgame-infra", "local.json"), JSON.stringify({ version: 3, checkpoint: { latest } }));
+        expect(checkpointDeployment(env, "fpsgame-infra", "local")).toEqual(latest);
+        expect(checkpointDeployment(env, "fpsgame-infra", "other")).toBeUndefined();
+        fs.writeFileSync(put("fpsgame-infra", "local.json"), JSON.stringify({ checkpoint: { latest } }));
+        expect(checkpointDeployment(env, "fpsgame-infra", "local")).toBeUndefined();
+        expect(
+            checkpointDeployment({ PULUMI_BACKEND_URL: "postgres://h/db" }, "fpsgame-infra", "local"),
+        ).toBeUndefined();
     });
 
     test("a removed stack (only its .bak left) has none", () => {
