@@ -43,6 +43,12 @@ export interface StateResource {
     outputs: Record<string, unknown>;
 }
 
+/** What the tests read of a deployment. */
+interface StateDeployment {
+    resources?: StateResource[];
+    pending_operations?: { type: string; resource: { urn: string } }[];
+}
+
 export interface OpOptions {
     /** Run the policy pack with the local stack's policy config. */
     policy?: boolean;
@@ -210,25 +216,16 @@ export class ThrowawayStack {
 
     /**
      * The stack's latest deployment. Secret values stay encrypted: read from its checkpoint in a
-     * file backend, else `pulumi stack export` without `--show-secrets` (so both give the same).
-     * The tests ask it after most steps; each CLI start costs about 0.45 CPU s, most of it the
-     * passphrase's key derivation, and the file is the very state that export would print.
+     * file backend (the very state that export would print, without a CLI start: see
+     * ops/backend.ts), else `pulumi stack export` without `--show-secrets`, so both give the same.
      * With `secrets`, the Automation API's export, secrets decrypted (in memory, never printed).
      */
-    private async deployment(opts: { secrets?: boolean } = {}): Promise<{
-        resources?: StateResource[];
-        pending_operations?: { type: string; resource: { urn: string } }[];
-    }> {
-        const fromFile = opts.secrets ? undefined : checkpointDeployment(this.env, PROJECT, this.name);
-        const d =
-            fromFile ??
-            (opts.secrets
-                ? (await (await this.stack()).workspace.exportStack(this.name)).deployment
-                : (JSON.parse((await this.ok(["stack", "export"])).stdout) as Deployment).deployment);
-        return d as {
-            resources?: StateResource[];
-            pending_operations?: { type: string; resource: { urn: string } }[];
-        };
+    private async deployment(opts: { secrets?: boolean } = {}): Promise<StateDeployment> {
+        if (opts.secrets) return (await (await this.stack()).workspace.exportStack(this.name)).deployment;
+        return (
+            checkpointDeployment(this.env, PROJECT, this.name) ??
+            (JSON.parse((await this.ok(["stack", "export"])).stdout) as Deployment).deployment
+        );
     }
 
     /**

@@ -6,7 +6,7 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import { checkpointDeployment } from "../../ops/backend";
-import { upStack } from "../../ops/workspace";
+import { PROJECT, upStack } from "../../ops/workspace";
 import { E2E_TIMEOUT_MS, E2EStack, flyAdmin, flyRequestMark, flyRequestsSince } from "./harness";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
@@ -142,7 +142,7 @@ test("a secret rotation changes only the secret, restarts the machines, and neve
     // The harness reads the state from this file instead of a `pulumi stack export`: the same
     // deployment, secrets encrypted in both.
     const exported = JSON.parse((await stack.ok(["stack", "export"])).stdout) as { deployment: unknown };
-    expect(checkpointDeployment(stack.env, "fpsgame-infra", stack.name)).toEqual(exported.deployment);
+    expect(checkpointDeployment(stack.env, PROJECT, stack.name)).toEqual(exported.deployment);
     for (const secret of [oldValue.values.JWT_SECRET, newValue]) {
         expect(fs.readFileSync(stack.stateFile(), "utf8")).not.toContain(secret);
         expect(fs.readFileSync(stack.file, "utf8")).not.toContain(secret);
