@@ -21,7 +21,7 @@ describe.each(["file", "postgres"])("the %s backend", (kind) => {
     const env = { ...process.env, LOCALCLOUD_BACKEND: kind };
     const stack = new E2EStack(`backend-${kind}`, undefined, env);
     const run = (name: string, args: string[]): Promise<CommandResult> => runCommand(name, stack.name, args, env);
-    const list = () => historyEntries(stack.name, env);
+    const list = () => historyEntries(stack);
 
     beforeAll(async () => {
         await stack.init();

@@ -26,7 +26,7 @@ const V2 = "registry.fly.io/fpsgame-api:v2.0.0";
 const REF1 = "3f9c2e1a7b4d";
 const REF2 = "8d1e4b7c2a9f";
 
-const list = () => historyEntries(stack.name);
+const list = () => historyEntries(stack);
 async function newestEntry(): Promise<string> {
     return (await list())[0].id;
 }

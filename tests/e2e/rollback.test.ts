@@ -41,7 +41,7 @@ function rollback(...args: string[]): Promise<CommandResult> {
     return runCommand("rollback", stack.name, ["--no-policy", ...args, ...extra]);
 }
 
-const list = () => historyEntries(stack.name);
+const list = () => historyEntries(stack);
 
 const secretValues = () => flySecretValues(stack.appName);
 
@@ -87,6 +87,9 @@ test("--list: every update newest first, with ids of the history's own, a commit
         expect(e.id).toMatch(/^h[0-9a-f]{10}$/);
         expect(e.commit).toMatch(/^[0-9a-f]{40}$/);
     }
+    const json = await rollback("--list", "--json");
+    expect(json).toExitZero();
+    expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify(entries)));
     const table = await rollback("--list");
     expect(table).toExitZero();
     expect(table.stdout).toContain(
