@@ -69,6 +69,33 @@ test("stack traces point at the TypeScript lines", () => {
     expect(runTs(file)).toContain(`${file}:5:`);
 });
 
+test("the SDK's output promises keep their stack for the leak report, written out only when the report reads it, at the TypeScript lines", () => {
+    const file = path.join(dir, "main.ts");
+    fs.writeFileSync(
+        file,
+        `import { debuggablePromise, promiseDebugString } from "@pulumi/pulumi/runtime/debuggable";
+type T = number;
+let formatted = 0; // frames written out
+const format = Error.prepareStackTrace;
+Error.prepareStackTrace = (e, frames) => ((formatted += frames.length), format ? format(e, frames) : String(e));
+const p = Promise.resolve<T>(1); // resolved, so the exit finds no leak
+function registerSomething(): Promise<T> {
+    return debuggablePromise(p, "a leaked promise");
+}
+void registerSomething();
+const before = formatted;
+const report = promiseDebugString(p);
+console.log(JSON.stringify({ before, report, after: formatted }));
+`,
+    );
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"));
+    const out = JSON.parse(runTs(file)) as { before: number; report: string; after: number };
+    expect(out.before).toBe(0);
+    expect(out.report).toMatch(/^CONTEXT\(0\): a leaked promise\nSTACK_TRACE:\nError\n {4}at debuggablePromise \(/);
+    expect(out.report).toContain(`at registerSomething (${file}:8:`);
+    expect(out.after).toBeGreaterThan(0);
+});
+
 test("a later ts-node registration (as @pulumi/pulumi's policy-pack runner does) does not replace it", () => {
     // ts-node would type-check this file and fail on the implicit any; the loader only strips types.
     const hook = path.join(dir, "late-ts-node.js");
