@@ -57,6 +57,29 @@ export function checkpointDeployment(
     }
 }
 
+/** The key that marks a special value (a secret, an asset, a resource reference) in the state. */
+const SPECIAL_VALUE_KEY = "4dabf18193072939515e22adb298388d";
+
+/**
+ * A stack's outputs as its checkpoint in a file backend records them (the root
+ * `pulumi:pulumi:Stack` resource's outputs: what `pulumi stack output --json` prints), or
+ * undefined when the CLI must answer: no plain checkpoint (see {@link checkpointDeployment}), no
+ * root resource, or an output holding a special value (a secret, encrypted in the file; an asset;
+ * a resource reference), which only the CLI turns into its value.
+ */
+export function checkpointOutputs(
+    env: NodeJS.ProcessEnv,
+    project: string,
+    stack: string,
+): Record<string, unknown> | undefined {
+    const latest = checkpointDeployment(env, project, stack);
+    const resources = latest?.resources as { type?: string; outputs?: Record<string, unknown> }[] | undefined;
+    const root = resources?.find((r) => r.type === "pulumi:pulumi:Stack");
+    if (!root) return undefined;
+    const outputs = root.outputs ?? {};
+    return JSON.stringify(outputs).includes(SPECIAL_VALUE_KEY) ? undefined : outputs;
+}
+
 /**
  * Whether a stack's checkpoint in a file backend records pending operations (operations an
  * interrupted update left in flight): false or true as the file says, undefined when there is no

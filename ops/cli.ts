@@ -75,6 +75,7 @@ import {
     ProjectStack,
     runOp,
     runPulumi,
+    stackOutputs,
     terminalStreams,
     upStack,
 } from "./workspace";
@@ -119,7 +120,7 @@ function gateWindow(o: StackOpts): number {
  * when the caller has them (an up's result carries them), which spares two CLI calls.
  */
 async function runGate(o: StackOpts, ps: ProjectStack, known?: OutputMap): Promise<GateResult> {
-    const outputs = known ?? (await ps.stack.outputs());
+    const outputs = known ?? (await stackOutputs(ps.stack));
     const out = (k: string): string => String(outputs[k]?.value ?? "");
     const app = flyAppName(o.stack);
     const windowSeconds = gateWindow(o);
@@ -366,7 +367,7 @@ async function reviewUp(o: ReviewCliOpts): Promise<number> {
         const redis = readStackFile(stack)[`${PROJECT}:redis`] as { budgetUsd?: number } | undefined;
         report.redisBudgetUsd = redis?.budgetUsd;
         if (code === 0) {
-            const outputs = await ps.stack.outputs();
+            const outputs = await stackOutputs(ps.stack);
             const out = (k: string) => (outputs[k]?.value === undefined ? undefined : String(outputs[k].value));
             report.urls = {
                 api: out("apiUrl"),
@@ -520,7 +521,7 @@ async function status(o: StackOpts): Promise<number> {
             ? `  last update: ${last.id} ${last.startTime.toISOString()} ${last.kind} ${last.result}${last.message ? `: ${last.message.split("\n")[0]}` : ""}`
             : "  last update: none",
     );
-    const outputs = await ps.stack.outputs();
+    const outputs = await stackOutputs(ps.stack);
     lines.push(`  schema: ${String(outputs.schema?.value ?? "unknown")}`);
     lines.push(
         `  api: ${String(outputs.apiUrl?.value ?? "-")}  websocket: ${String(outputs.websocketUrl?.value ?? "-")}`,

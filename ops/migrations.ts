@@ -16,7 +16,7 @@
 import { Client } from "pg";
 import { NEON_API_URL } from "../lib/facts/neon";
 import { clientConnectionString } from "../migrations/runner";
-import { configOrEnv, ProjectStack } from "./workspace";
+import { configOrEnv, ProjectStack, stackOutputs } from "./workspace";
 import { databaseUrl } from "./runbook";
 
 /** Neon's API, or the local cloud's stand-in of it (NEON_API_URL in a local stack's environment). */
@@ -112,7 +112,7 @@ async function schemaState(
 }
 
 export async function undoMigration(ps: ProjectStack, io: UndoIo): Promise<UndoResult> {
-    const outputs = await ps.stack.outputs();
+    const outputs = await stackOutputs(ps.stack);
     const rp = outputs.restorePoint?.value as RestorePointOutput | undefined;
     if (!rp?.branchId) {
         throw new UndoRefused(

@@ -27,7 +27,7 @@ import { spawn } from "child_process";
 import * as path from "path";
 import * as semver from "semver";
 import { parseArgs } from "util";
-import { fileBackendDir, stackCheckpoint } from "./backend";
+import { checkpointOutputs, fileBackendDir, stackCheckpoint } from "./backend";
 import { isLocalStack, localCloud, readStackFile, REPO_ROOT, stackEnv } from "./env";
 
 /** The project's config namespace (`name` in Pulumi.yaml). */
@@ -207,11 +207,14 @@ export async function openStack(name: string, opts: OpenOptions = {}): Promise<P
         envVars: workspaceEnv(env),
     });
     const mode = opts.mode ?? "select";
-    // A checkpoint in a file backend (every local stack) answers "does it exist" without a
-    // `pulumi stack ls`; without one (removed, never created, another backend) the CLI decides.
+    // In a file backend (every local stack) the checkpoint is the stack: `pulumi stack init`
+    // writes it and `pulumi stack rm` leaves only its `.bak`, so the file answers "does it exist"
+    // without a `pulumi stack ls`. In another backend the CLI decides.
     const known = mode !== "create" && hasCheckpoint(env, name);
-    const listed = mode === "ensure" && !known ? await listStacks(workspace) : undefined;
-    const created = mode === "create" || (listed !== undefined && !listed.some((s) => isNamed(s, name)));
+    const inFiles = fileBackendDir(env) !== undefined;
+    const listed = mode === "ensure" && !known && !inFiles ? await listStacks(workspace) : undefined;
+    const missing = mode === "ensure" && !known && (inFiles || !listed?.some((s) => isNamed(s, name)));
+    const created = mode === "create" || missing;
     const stack = created
         ? await Stack.create(name, workspace)
         : await Stack.select(name, withoutSelecting(workspace, known, listed));
@@ -298,8 +301,19 @@ export async function upStack(stack: Stack, opts: UpOptions = {}): Promise<UpDon
     return {
         // An engine that sent no summary (none known) leaves the history to say it.
         resourceChanges: changes ?? (await stack.info())?.resourceChanges ?? {},
-        outputs: () => (outputs ??= stack.outputs()),
+        outputs: () => (outputs ??= stackOutputs(stack)),
     };
+}
+
+/**
+ * The stack's outputs, as `Stack.outputs()` gives them: read from its checkpoint when it is in a
+ * file backend and no output is a secret (none of the program's is), else from the CLI, which
+ * `Stack.outputs()` runs twice (`pulumi stack output --json`, then with `--show-secrets`).
+ */
+export async function stackOutputs(stack: Stack): Promise<OutputMap> {
+    const plain = checkpointOutputs({ ...process.env, ...stack.workspace.envVars }, PROJECT, stack.name);
+    if (plain === undefined) return stack.outputs();
+    return Object.fromEntries(Object.entries(plain).map(([k, value]) => [k, { value, secret: false }]));
 }
 
 /** Streams to this process's terminal, in colour when it is one. */

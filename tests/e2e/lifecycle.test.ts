@@ -57,11 +57,14 @@ test("upStack: one CLI run (the up); its counts are the history entry's, its out
     const run = jest.spyOn(command, "run");
     try {
         const done = await upStack(ps.stack);
+        // The outputs too come without a CLI run: from the checkpoint, the same as the CLI's.
+        const outputs = await done.outputs();
         expect(run.mock.calls.map((c) => c[0][0])).toEqual(["up"]);
+        expect(outputs).toEqual(await ps.stack.outputs());
+        expect(outputs.apiUrl?.value).toMatch(/^https:\/\//);
         const entry = await ps.stack.info();
         expect(done.resourceChanges).toEqual(entry?.resourceChanges);
         expect(done.resourceChanges.same).toBeGreaterThan(20);
-        expect(await done.outputs()).toEqual(await ps.stack.outputs());
     } finally {
         run.mockRestore();
     }

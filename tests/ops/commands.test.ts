@@ -13,6 +13,7 @@ import { cancelCommand, classifyPendingCreates, deadLockMessage, deadLocks, stac
 import {
     checkpointDeployment,
     checkpointHasPendingOperations,
+    checkpointOutputs,
     fileBackendDir,
     stackCheckpoint,
 } from "../../ops/backend";
@@ -273,6 +274,31 @@ describe("a stack's checkpoint in a file backend (openStack's check that the sta
         expect(
             checkpointDeployment({ PULUMI_BACKEND_URL: "postgres://h/db" }, "fpsgame-infra", "local"),
         ).toBeUndefined();
+    });
+
+    test("gives the stack's outputs from its root resource, or undefined when an output is a secret or there is no root", () => {
+        const env = { PULUMI_BACKEND_URL: `file://${dir}` };
+        const outputsOf = (resources: unknown[]) => {
+            const latest = { manifest: {}, resources };
+            fs.writeFileSync(
+                put("fpsgame-infra", "local.json"),
+                JSON.stringify({ version: 3, checkpoint: { latest } }),
+            );
+            return checkpointOutputs(env, "fpsgame-infra", "local");
+        };
+        const root = (outputs: unknown) => ({
+            urn: "urn:pulumi:local::fpsgame-infra::pulumi:pulumi:Stack::fpsgame-infra-local",
+            type: "pulumi:pulumi:Stack",
+            outputs,
+        });
+        const app = { urn: "urn:pulumi:local::fpsgame-infra::fly:index:App::api", type: "fly:index:App", outputs: {} };
+        const plain = { apiUrl: "https://fpsgame-api-local.fly.dev", machinesPerRegion: { sjc: 2 }, schema: "v3" };
+        expect(outputsOf([root(plain), app])).toEqual(plain);
+        expect(outputsOf([root(undefined), app])).toEqual({});
+        const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "v1:x" };
+        expect(outputsOf([root({ ...plain, nested: { token: secret } }), app])).toBeUndefined();
+        expect(outputsOf([app])).toBeUndefined();
+        expect(checkpointOutputs({ PULUMI_BACKEND_URL: "postgres://h/db" }, "fpsgame-infra", "local")).toBeUndefined();
     });
 
     test("a removed stack (only its .bak left) has none", () => {
