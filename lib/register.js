@@ -150,9 +150,10 @@ function load(request, parent, isMain) {
  * when read. It wraps every output's promise and keeps `new Error().stack` on it for its leak
  * report (printed only if the program exits with promises unresolved): thousands per run, each
  * formatted at once by Node's source-map-aware formatter (turned on above): about 0.06 CPU s of
- * every program run (a preview of the local stack, median of 8: 1.01 s before, 0.95 after). Here the frames are captured as before (by the Error made at the same
- * point) and formatted when the report reads them, source-mapped the same; the rest of the
- * function (the leak detector, its candidates) is the SDK's own, run unchanged.
+ * every program run (a preview of the local stack, median of 8: 1.01 s before, 0.95 after).
+ * Here the frames are captured as before (by the Error made at the same point) and formatted
+ * when the report reads them, source-mapped the same; the rest of the function (the leak
+ * detector, its candidates) is the SDK's own, run unchanged.
  * @param {{ debuggablePromise?: unknown, promiseDebugString?: unknown }} debuggable the module's exports
  */
 function withLazyStacks(debuggable) {

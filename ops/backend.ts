@@ -57,8 +57,12 @@ export function checkpointDeployment(
     }
 }
 
-/** The key that marks a special value (a secret, an asset, a resource reference) in the state. */
-const SPECIAL_VALUE_KEY = "4dabf18193072939515e22adb298388d";
+/**
+ * The key that marks a special value (a secret, an asset, a resource reference) in the state: the
+ * SDK's `specialSigKey` (@pulumi/pulumi/runtime/rpc.js, checked equal in tests/ops/commands.test.ts),
+ * not imported from there because that module loads the SDK's runtime into every command.
+ */
+export const SPECIAL_VALUE_KEY = "4dabf18193072939515e22adb298388d";
 
 /**
  * A stack's outputs as its checkpoint in a file backend records them (the root

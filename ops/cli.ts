@@ -45,13 +45,13 @@ import {
     writeReviewStackFile,
 } from "./review";
 import {
+    historyEntries,
     renderList,
     rollbackCommand,
     RollbackOptions,
     RollbackSummary,
     stackHistory,
     terminalConfirm,
-    toEntry,
 } from "./rollback";
 import {
     applyEdits,
@@ -151,7 +151,7 @@ async function gateOrRollBack(o: StackOpts, ps: ProjectStack, outputs: OutputMap
         return 0;
     }
     const failed = gate.checks.filter((c) => !c.ok).map((c) => c.name);
-    const entries = (await stackHistory(ps)).map(toEntry);
+    const entries = await historyEntries(ps);
     const previous = entries.slice(1).find((e) => e.kind === "update" && e.result === "succeeded");
     if (!previous) {
         log(`\nhealth gate failed (${failed.join(", ")}), and the stack has no earlier good update to roll back to.`);
@@ -515,7 +515,7 @@ async function status(o: StackOpts): Promise<number> {
         );
     }
     if (byRegion.size === 0) lines.push("  no machines");
-    const [last] = (await stackHistory(ps)).map(toEntry);
+    const [last] = await historyEntries(ps);
     lines.push(
         last
             ? `  last update: ${last.id} ${last.startTime.toISOString()} ${last.kind} ${last.result}${last.message ? `: ${last.message.split("\n")[0]}` : ""}`
@@ -533,7 +533,7 @@ async function status(o: StackOpts): Promise<number> {
 /** `npm run history`: every update of the stack with the ids `npm run rollback --to` takes (all pages). */
 async function history(stack: string): Promise<number> {
     const ps = await openStack(stack, { mode: isLocalStack(stack) ? "ensure" : "select" });
-    const entries = (await stackHistory(ps)).map(toEntry);
+    const entries = await historyEntries(ps);
     if (entries.length === 0) {
         log(`stack ${stack} has no updates yet: npm run up -- --stack ${stack}`);
         return 0;

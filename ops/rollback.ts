@@ -94,6 +94,11 @@ export async function stackHistory(ps: ProjectStack, showSecrets = false): Promi
     }
 }
 
+/** The stack's history as `npm run rollback -- --list` shows it: every entry, newest first, with its id. */
+export async function historyEntries(ps: ProjectStack): Promise<HistoryEntry[]> {
+    return (await stackHistory(ps)).map(toEntry);
+}
+
 /** What `pulumi stack history --show-secrets` shows for a secret today's secrets provider cannot decrypt. */
 export const UNDECRYPTABLE = "ERROR_UNABLE_TO_DECRYPT";
 
@@ -485,7 +490,7 @@ function configOf(text: string): Record<string, unknown> {
 export async function rollbackCommand(o: RollbackOptions, io: RollbackIO): Promise<number> {
     const { log } = io;
     const { ps, policy } = await io.prepare();
-    const entries = (await stackHistory(ps)).map(toEntry);
+    const entries = await historyEntries(ps);
     if (o.list || !o.to) {
         if (o.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
         else process.stdout.write(`${renderList(o.stack, entries)}\n`);

@@ -12,7 +12,7 @@ import { Client } from "pg";
 import { localcloudPaths, pgAdminUrl } from "../../localcloud/services/env";
 import { ThrowawayStack } from "../../localcloud/throwawayStack";
 import { clientConnectionString } from "../../migrations/runner";
-import { HistoryEntry, stackHistory, toEntry } from "../../ops/rollback";
+import { HistoryEntry, historyEntries as listHistory } from "../../ops/rollback";
 import { databaseUrl } from "../../ops/runbook";
 
 export { REPO_ROOT };
@@ -145,7 +145,7 @@ export async function flyRequestsSince(since: number): Promise<LoggedRequest[]> 
  * that the command prints the same.
  */
 export async function historyEntries(stack: ThrowawayStack): Promise<HistoryEntry[]> {
-    return (await stackHistory(await stack.stack())).map(toEntry);
+    return listHistory(await stack.stack());
 }
 
 /** The seq of the newest request in the emulator's log: a mark for {@link flyRequestsSince}. */

@@ -4,6 +4,7 @@
  * dead-lock check on Pulumi's file backend, and which interrupted creates count as confirmed.
  */
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -14,6 +15,7 @@ import {
     checkpointDeployment,
     checkpointHasPendingOperations,
     checkpointOutputs,
+    SPECIAL_VALUE_KEY,
     fileBackendDir,
     stackCheckpoint,
 } from "../../ops/backend";
@@ -295,7 +297,8 @@ describe("a stack's checkpoint in a file backend (openStack's check that the sta
         const plain = { apiUrl: "https://fpsgame-api-local.fly.dev", machinesPerRegion: { sjc: 2 }, schema: "v3" };
         expect(outputsOf([root(plain), app])).toEqual(plain);
         expect(outputsOf([root(undefined), app])).toEqual({});
-        const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "v1:x" };
+        expect(SPECIAL_VALUE_KEY).toBe(specialSigKey);
+        const secret = { [specialSigKey]: specialSecretSig, ciphertext: "v1:x" };
         expect(outputsOf([root({ ...plain, nested: { token: secret } }), app])).toBeUndefined();
         expect(outputsOf([app])).toBeUndefined();
         expect(checkpointOutputs({ PULUMI_BACKEND_URL: "postgres://h/db" }, "fpsgame-infra", "local")).toBeUndefined();
