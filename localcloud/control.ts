@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { choosePort, explicitPort, portFile as portFileOf, portFree, rememberedPort } from "./services/ports";
-import { localcloudPaths, pgAdminUrl, redisAdminUrl, redisPing } from "./services/env";
+import { localcloudPaths, pgAdminUrl, redisAdminUrl, redisAnswers } from "./services/env";
 import { findPulumi, install } from "./stand-ins/install";
 import { scramVerifier } from "./stand-ins/neon/pg";
 import { flyEmulatorPaths, localStackEnv, PG_BACKEND, REPO_ROOT, toolchainPath } from "./stackEnv";
@@ -325,9 +325,9 @@ async function servicesAnswer(): Promise<{ admin: PgClient } | undefined> {
     try {
         const [p, r] = await Promise.all([
             pg.connect().then(() => pg.query("SELECT 1 AS ok")),
-            redisPing(redisUrl, timeoutMs),
+            redisAnswers(redisUrl, timeoutMs),
         ]);
-        if (p.rows[0]?.ok === 1 && r === "PONG") return { admin: pg };
+        if (p.rows[0]?.ok === 1 && r) return { admin: pg };
     } catch {
         /* below */
     }

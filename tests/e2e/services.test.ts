@@ -8,7 +8,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { localcloudPaths } from "../../localcloud/services/env";
+import { localcloudPaths, redisAdminUrl, redisAnswers } from "../../localcloud/services/env";
 import { REPO_ROOT, runCli } from "./harness";
 
 const SERVICES = path.join(REPO_ROOT, "localcloud", "services", "services.sh");
@@ -40,4 +40,14 @@ test("a command that finds PostgreSQL and Redis answering runs no service script
     expect(r.stderr).not.toContain("[localcloud services]");
     expect(r.stderr).not.toContain("[localcloud postgres]");
     expect(r.stderr).not.toContain("[localcloud redis]");
+});
+
+test("the Redis check: true for the admin login, false for a wrong password, a port with nothing on it, or a server that is not Redis", async () => {
+    const url = redisAdminUrl();
+    expect(await redisAnswers(url)).toBe(true);
+    expect(await redisAnswers(url.replace(/:[^:@/]+@/, ":not-the-password@"))).toBe(false);
+    expect(await redisAnswers(url.replace(/:\d+$/, ":1"))).toBe(false);
+    // PostgreSQL answers no TLS handshake that does not follow its own protocol's SSL request.
+    const pgPort = fs.readFileSync(path.join(localcloudPaths().pgDir, "port"), "utf8").trim();
+    expect(await redisAnswers(url.replace(/:\d+$/, `:${pgPort}`), 3000)).toBe(false);
 });
