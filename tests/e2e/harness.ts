@@ -7,7 +7,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { localStackEnv, REPO_ROOT } from "../../localcloud/stackEnv";
+import { localBackendDir, localStackEnv, REPO_ROOT } from "../../localcloud/stackEnv";
 import { Client } from "pg";
 import { localcloudPaths, pgAdminUrl } from "../../localcloud/services/env";
 import { ThrowawayStack } from "../../localcloud/throwawayStack";
@@ -21,6 +21,20 @@ export { REPO_ROOT };
 export class E2EStack extends ThrowawayStack {
     constructor(suffix: string, workDir?: string, env?: NodeJS.ProcessEnv) {
         super(suffix, "e2e", workDir, env);
+    }
+
+    /** Where the file backend keeps this stack's locks: one file per running update. */
+    get lockDir(): string {
+        return path.join(localBackendDir(), ".pulumi", "locks", "organization", "fpsgame-infra", this.name);
+    }
+
+    /** Resolves once an update holds this stack's lock (a lock file exists), or throws after `timeoutMs`. */
+    async lockTaken(timeoutMs = 60_000): Promise<void> {
+        for (const end = Date.now() + timeoutMs; Date.now() < end;) {
+            if (fs.existsSync(this.lockDir) && fs.readdirSync(this.lockDir).length > 0) return;
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`no update took the lock of ${this.name} within ${timeoutMs} ms (${this.lockDir})`);
     }
 
     /** A query on the stack's database, through the API's own connection string (TLS, verified). */

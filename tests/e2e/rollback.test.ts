@@ -10,7 +10,6 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { localBackendDir } from "../../localcloud/stackEnv";
 import { sameProgram } from "../../ops/rollback";
 import {
     CommandResult,
@@ -179,9 +178,8 @@ test("a failed entry is refused with the reason, and nothing changes", async () 
 test("a locked stack is refused, and nothing changes; without --yes and no terminal, it asks for --yes", async () => {
     // A running pulumi holding the stack's lock, as the file backend records one.
     const holder = spawn("bash", ["-c", "exec -a pulumi-holding-the-lock sleep 120"], { stdio: "ignore" });
-    const lockDir = path.join(localBackendDir(), ".pulumi", "locks", "organization", "fpsgame-infra", stack.name);
-    fs.mkdirSync(lockDir, { recursive: true });
-    const lock = path.join(lockDir, "e2e-held.json");
+    fs.mkdirSync(stack.lockDir, { recursive: true });
+    const lock = path.join(stack.lockDir, "e2e-held.json");
     fs.writeFileSync(
         lock,
         JSON.stringify({
