@@ -381,7 +381,7 @@ else
     PULUMI_STATE="cached (built by a concurrent run)"
     step 2 "pulumi $PULUMI_VERSION: $PULUMI_STATE"
   else
-    step 2 "building pulumi $PULUMI_VERSION (first build takes 10-20 minutes on 2 cores)…"
+    step 2 "building pulumi $PULUMI_VERSION (first build takes 3-20 minutes on 2 cores, downloads included)…"
     t0=$SECONDS
     build_pulumi
     PULUMI_STATE="built in $((SECONDS - t0)) s"
