@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { CommandResult, E2E_TIMEOUT_MS, E2EStack, flyAdmin, historyEntries, runCommand } from "./harness";
 import { backendLocks } from "../../ops/recovery";
-import { listStacks, pulumiCommandFor } from "../../ops/workspace";
+import { listStacks, PROJECT, pulumiCommandFor } from "../../ops/workspace";
 
 jest.setTimeout(E2E_TIMEOUT_MS);
 
@@ -65,13 +65,7 @@ describe.each(["file", "postgres"])("the %s backend", (kind) => {
             rules: [{ app: stack.appName, method: "POST", path: "^/v1/apps/[^/]+/machines/[^/]+$", delayMs: 25_000 }],
         });
         const first = run("up", ["--no-policy", "--no-gate"]);
-        // Wait until the running up holds the backend's lock.
-        let held = false;
-        for (let i = 0; i < 600 && !held; i++) {
-            held = (await backendLocks(stack.env, "fpsgame-infra", stack.name)).length > 0;
-            if (!held) await new Promise((r) => setTimeout(r, 50));
-        }
-        expect(held).toBe(true);
+        await stack.lockTaken();
         const [second, rollback] = await Promise.all([
             run("up", ["--no-policy", "--no-gate"]),
             run("rollback", ["--no-policy", "--to", target.id, "--yes", "--allow-dirty"]),
@@ -84,7 +78,7 @@ describe.each(["file", "postgres"])("the %s backend", (kind) => {
         expect(second.stdout + second.stderr).toMatch(/the stack is currently locked by 1 lock\(s\)/);
         expect(rollback.code).toBe(2);
         expect(rollback.stderr).toContain(`rollback refused: stack ${stack.name} is locked by an update in progress`);
-        expect(await backendLocks(stack.env, "fpsgame-infra", stack.name)).toEqual([]);
+        expect(await backendLocks(stack.env, PROJECT, stack.name)).toEqual([]);
         const entries = await list();
         expect(entries[0].result).toBe("succeeded");
         expect(entries.filter((e) => e.result === "succeeded")).toHaveLength(4);

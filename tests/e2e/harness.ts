@@ -12,7 +12,9 @@ import { Client } from "pg";
 import { localcloudPaths, pgAdminUrl } from "../../localcloud/services/env";
 import { ThrowawayStack } from "../../localcloud/throwawayStack";
 import { clientConnectionString } from "../../migrations/runner";
+import { backendLocks } from "../../ops/recovery";
 import { HistoryEntry, historyEntries as listHistory } from "../../ops/rollback";
+import { PROJECT } from "../../ops/workspace";
 import { databaseUrl } from "../../ops/runbook";
 
 export { REPO_ROOT };
@@ -25,16 +27,19 @@ export class E2EStack extends ThrowawayStack {
 
     /** Where the file backend keeps this stack's locks: one file per running update. */
     get lockDir(): string {
-        return path.join(localBackendDir(), ".pulumi", "locks", "organization", "fpsgame-infra", this.name);
+        return path.join(localBackendDir(), ".pulumi", "locks", "organization", PROJECT, this.name);
     }
 
-    /** Resolves once an update holds this stack's lock (a lock file exists), or throws after `timeoutMs`. */
-    async lockTaken(timeoutMs = 60_000): Promise<void> {
+    /**
+     * Resolves once an update holds this stack's lock, as the commands read locks
+     * (`backendLocks`, any backend of the stack's environment), or throws after `timeoutMs`.
+     */
+    async lockTaken(timeoutMs = 30_000): Promise<void> {
         for (const end = Date.now() + timeoutMs; Date.now() < end;) {
-            if (fs.existsSync(this.lockDir) && fs.readdirSync(this.lockDir).length > 0) return;
+            if ((await backendLocks(this.env, PROJECT, this.name)).length > 0) return;
             await new Promise((r) => setTimeout(r, 50));
         }
-        throw new Error(`no update took the lock of ${this.name} within ${timeoutMs} ms (${this.lockDir})`);
+        throw new Error(`no update took the lock of ${this.name} within ${timeoutMs} ms`);
     }
 
     /** A query on the stack's database, through the API's own connection string (TLS, verified). */
